@@ -1,3 +1,74 @@
 from django.contrib import admin
+from django.utils.html import format_html
 
-# Register your models here.
+from backfills.models import BackfillSegment, ReportDataCollection
+from instances.admin import InstanceScopedAdmin
+
+
+class SegmentInline(admin.TabularInline):
+    model = BackfillSegment
+    extra = 0
+    can_delete = False
+    fields = [
+        "sequence",
+        "window_start",
+        "window_end",
+        "status",
+        "attempts",
+        "execution",
+        "error_message",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReportDataCollection)
+class ReportDataCollectionAdmin(InstanceScopedAdmin):
+    instance_path = "report__instance"
+    list_display = [
+        "report",
+        "start_date",
+        "end_date",
+        "segment_type",
+        "status",
+        "progress_bar",
+        "created_at",
+    ]
+    list_filter = ["status", "segment_type"]
+    list_select_related = ["report"]
+    search_fields = ["report__name", "report__report_id"]
+    readonly_fields = [
+        "id",
+        "status",
+        "total_segments",
+        "completed_segments",
+        "failed_segments",
+        "started_at",
+        "completed_at",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [SegmentInline]
+
+    @admin.display(description="progress")
+    def progress_bar(self, obj):
+        done = obj.completed_segments + obj.failed_segments
+        return format_html(
+            '<progress value="{}" max="{}" title="{}%"></progress> {} / {}',
+            done,
+            max(obj.total_segments, 1),
+            obj.progress_percent,
+            done,
+            obj.total_segments,
+        )
+
+
+@admin.register(BackfillSegment)
+class BackfillSegmentAdmin(InstanceScopedAdmin):
+    instance_path = "collection__report__instance"
+    list_display = ["collection", "sequence", "window_start", "window_end", "status", "attempts"]
+    list_filter = ["status"]
+    list_select_related = ["collection__report"]
+    readonly_fields = ["id", "collection", "execution", "attempts", "created_at", "updated_at"]

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class BackfillsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'backfills'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "backfills"

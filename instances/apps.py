@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class InstancesConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'instances'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "instances"
