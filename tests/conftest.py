@@ -4,6 +4,7 @@ pytest_plugins = []
 
 
 @pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
-    """Stored results and exports go to a per-test directory."""
+def _test_settings(settings, tmp_path):
+    """Stored results go to a per-test directory; passwords hash fast."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,11 @@
+"""The Celery app. Redis in production; a broker that needs no server in the embedded mode."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recomamp.settings")
+
+app = Celery("recomamp")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
