@@ -210,3 +210,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Execution engine ----------------------------------------------------------------------
+# Seconds: first poll delay and its ceiling (exponential backoff between them).
+RECOMAMP_POLL_MIN_SECONDS = float(os.environ.get("RECOMAMP_POLL_MIN_SECONDS", "2"))
+RECOMAMP_POLL_MAX_SECONDS = float(os.environ.get("RECOMAMP_POLL_MAX_SECONDS", "60"))
+# A worker owns an execution (and renews its instance slot) for this long between polls; a
+# worker that dies is noticed by the sweeper once it lapses.
+RECOMAMP_LEASE_SECONDS = float(os.environ.get("RECOMAMP_LEASE_SECONDS", "90"))
+RECOMAMP_SWEEP_SECONDS = float(os.environ.get("RECOMAMP_SWEEP_SECONDS", "10"))
+RECOMAMP_MAX_TRANSIENT_RETRIES = int(os.environ.get("RECOMAMP_MAX_TRANSIENT_RETRIES", "8"))
+# Rows of a result loaded into the database for dashboards (the CSV keeps them all).
+RECOMAMP_MAX_LOADED_ROWS = int(os.environ.get("RECOMAMP_MAX_LOADED_ROWS", "200000"))
+# Runs started by people or the API, per minute (429 with Retry-After beyond).
+RECOMAMP_RUNS_PER_USER_PER_MINUTE = int(os.environ.get("RECOMAMP_RUNS_PER_USER_PER_MINUTE", "30"))
+RECOMAMP_RUNS_PER_INSTANCE_PER_MINUTE = int(
+    os.environ.get("RECOMAMP_RUNS_PER_INSTANCE_PER_MINUTE", "60")
+)

@@ -6,11 +6,13 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from instances.api import InstanceViewSet
-from reports.api import TemplateViewSet
+from reports.api import ExecutionViewSet, ReportViewSet, TemplateViewSet
 
 router = DefaultRouter()
 router.register("templates", TemplateViewSet, basename="template")
 router.register("instances", InstanceViewSet, basename="instance")
+router.register("reports", ReportViewSet, basename="report")
+router.register("executions", ExecutionViewSet, basename="execution")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -246,6 +246,8 @@ class ReportExecution(models.Model):
             models.Index(
                 fields=["report", "status", "-started_at"], name="idx_report_exec_composite"
             ),
+            models.Index(fields=["user", "-created_at"], name="idx_report_exec_user_recent"),
+            models.Index(fields=["instance", "-created_at"], name="idx_report_exec_inst_recent"),
             models.Index(
                 fields=["instance", "status"],
                 name="idx_report_exec_in_flight",

@@ -1,0 +1,177 @@
+"""Writes for report definitions: create, change, delete, activate, and the audit trail."""
+
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import transaction
+from django.db.models import F
+
+from instances.models import AmcInstance
+from instances.selectors import can_write
+from recomamp.errors import FieldError, PermissionDenied, ValidationFailed
+from reports.models import AuditStep, QueryTemplate, ReportBuilderAudit, ReportDefinition
+from reports.parameters import (
+    DefinitionError,
+    ParameterErrors,
+    TemplateError,
+    validate_parameters,
+)
+from reports.windows import today_in
+
+EDITABLE_FIELDS = {
+    "name",
+    "description",
+    "parameters",
+    "frequency",
+    "timezone",
+    "lookback_days",
+}
+
+
+def require_write(*, user, instance: AmcInstance) -> None:
+    if not can_write(user=user, instance=instance):
+        raise PermissionDenied("Your access to this instance is read-only.")
+
+
+def validate_timezone(name: str, *, field: str = "timezone") -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(
+            [FieldError(field, "invalid", f"'{name}' is not a known IANA timezone.")]
+        ) from None
+    return name
+
+
+def check_parameters(
+    *, template: QueryTemplate, parameters: dict[str, Any], tz_name: str = "UTC"
+) -> dict[str, Any]:
+    """Validate parameter values against the template; errors name `parameters.<field>`."""
+    try:
+        validate_parameters(
+            definitions=template.parameter_definitions, values=parameters, today=today_in(tz_name)
+        )
+    except ParameterErrors as exc:
+        raise ValidationFailed(
+            [FieldError(f"parameters.{e.field}", e.code, e.message) for e in exc.errors]
+        ) from None
+    except (DefinitionError, TemplateError) as exc:
+        raise ValidationFailed(
+            [FieldError("template", e.code, e.message) for e in exc.errors]
+        ) from None
+    return parameters
+
+
+def record_audit(
+    *, report: ReportDefinition | None, user, step: str, action: str, configuration: dict
+) -> ReportBuilderAudit:
+    return ReportBuilderAudit.objects.create(
+        report=report,
+        report_ref=report.report_id if report else "",
+        user=user,
+        step=step,
+        action=action,
+        configuration=configuration,
+    )
+
+
+@transaction.atomic
+def create_report(
+    *,
+    user,
+    name: str,
+    template: QueryTemplate,
+    instance: AmcInstance,
+    parameters: dict[str, Any] | None = None,
+    frequency: str = "once",
+    timezone: str | None = None,
+    lookback_days: int = 7,
+    description: str = "",
+) -> ReportDefinition:
+    require_write(user=user, instance=instance)
+    tz_name = validate_timezone(timezone or instance.time_zone)
+    parameters = check_parameters(template=template, parameters=parameters or {}, tz_name=tz_name)
+    report = ReportDefinition.objects.create(
+        name=name,
+        description=description,
+        template=template,
+        instance=instance,
+        owner=user,
+        parameters=parameters,
+        frequency=frequency,
+        timezone=tz_name,
+        lookback_days=lookback_days,
+    )
+    record_audit(
+        report=report,
+        user=user,
+        step=AuditStep.SUBMIT,
+        action="report created",
+        configuration={"template": template.template_id, "parameters": parameters},
+    )
+    return report
+
+
+@transaction.atomic
+def update_report(*, report: ReportDefinition, user, **changes) -> ReportDefinition:
+    require_write(user=user, instance=report.instance)
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationFailed(
+            [FieldError(name, "read_only", "This field cannot be changed.") for name in unknown]
+        )
+    if "timezone" in changes:
+        validate_timezone(changes["timezone"])
+    if "parameters" in changes:
+        check_parameters(
+            template=report.template,
+            parameters=changes["parameters"],
+            tz_name=changes.get("timezone", report.timezone),
+        )
+    before = {name: getattr(report, name) for name in changes}
+    for name, value in changes.items():
+        setattr(report, name, value)
+    report.save(update_fields=[*changes, "updated_at"])
+    record_audit(
+        report=report,
+        user=user,
+        step=AuditStep.CHANGE,
+        action="report changed",
+        configuration={"before": before, "after": changes},
+    )
+    return report
+
+
+@transaction.atomic
+def set_report_active(*, report: ReportDefinition, user, active: bool) -> ReportDefinition:
+    """Deactivating a report stops its schedule: the dispatcher skips inactive reports."""
+    require_write(user=user, instance=report.instance)
+    ReportDefinition.objects.filter(pk=report.pk).update(is_active=active)
+    report.is_active = active
+    record_audit(
+        report=report,
+        user=user,
+        step=AuditStep.CHANGE,
+        action="report activated" if active else "report deactivated",
+        configuration={},
+    )
+    return report
+
+
+@transaction.atomic
+def delete_report(*, report: ReportDefinition, user) -> None:
+    require_write(user=user, instance=report.instance)
+    record_audit(
+        report=report,
+        user=user,
+        step=AuditStep.CHANGE,
+        action="report deleted",
+        configuration={"name": report.name},
+    )
+    report.delete()
+
+
+def count_execution(report_pk, execution) -> None:
+    ReportDefinition.objects.filter(pk=report_pk).update(
+        execution_count=F("execution_count") + 1, last_execution=execution
+    )
