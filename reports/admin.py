@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from instances.admin import InstanceScopedAdmin
+from recomamp.errors import DomainError
 from reports.models import (
     ExecutionSlot,
     QueryTemplate,
@@ -66,6 +67,19 @@ class ReportDefinitionAdmin(InstanceScopedAdmin):
     ]
     raw_id_fields = ["dashboard"]
     inlines = [ExecutionInline]
+    actions = ["run_now"]
+
+    @admin.action(description="Run now")
+    def run_now(self, request, queryset):
+        from reports.services.executions import run_report
+
+        for report in queryset.select_related("instance", "template"):
+            try:
+                execution = run_report(report=report, user=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{report}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{report}: started {execution.execution_id}.")
 
 
 @admin.register(ReportExecution)
@@ -85,6 +99,19 @@ class ReportExecutionAdmin(InstanceScopedAdmin):
     search_fields = ["execution_id", "amc_execution_id", "report__name", "report__report_id"]
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in ReportExecution._meta.fields]
+    actions = ["cancel"]
+
+    @admin.action(description="Cancel")
+    def cancel(self, request, queryset):
+        from reports.services.executions import cancel_execution
+
+        for execution in queryset.select_related("instance"):
+            try:
+                cancel_execution(execution=execution, user=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{execution}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{execution}: cancelled.")
 
     def has_add_permission(self, request):
         return False

@@ -1,6 +1,6 @@
 import pytest
 
-pytest_plugins = []
+pytest_plugins = ["tests.fixtures.workers"]
 
 
 @pytest.fixture(autouse=True)
