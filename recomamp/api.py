@@ -6,10 +6,12 @@ constraint, or a malformed request.
 """
 
 import logging
+from datetime import UTC
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
+from django_filters import rest_framework as filters
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -18,6 +20,15 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from recomamp.errors import DomainError, FieldError, RateLimited
 
 logger = logging.getLogger(__name__)
+
+
+class UTCDateTimeFilter(filters.IsoDateTimeFilter):
+    """An ISO 8601 filter that compares in UTC, whatever offset the client sent."""
+
+    def filter(self, qs, value):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return super().filter(qs, value)
 
 
 class Pagination(PageNumberPagination):

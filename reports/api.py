@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from instances.selectors import instances_for_user
+from recomamp.api import UTCDateTimeFilter
 from recomamp.errors import Conflict
 from reports.models import (
     ExecutionResultRow,
@@ -307,8 +308,8 @@ class ExecutionFilter(filters.FilterSet):
     instance = filters.UUIDFilter(field_name="instance_id")
     status = filters.MultipleChoiceFilter(choices=ExecutionStatus.choices)
     triggered_by = filters.MultipleChoiceFilter(choices=TriggeredBy.choices)
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = ReportExecution
