@@ -1,8 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from backfills import services
 from backfills.models import BackfillSegment, ReportDataCollection
 from instances.admin import InstanceScopedAdmin
+from recomamp.errors import DomainError
 
 
 class SegmentInline(admin.TabularInline):
@@ -51,6 +53,27 @@ class ReportDataCollectionAdmin(InstanceScopedAdmin):
         "updated_at",
     ]
     inlines = [SegmentInline]
+    actions = ["retry_failed", "cancel"]
+
+    @admin.action(description="Retry failed")
+    def retry_failed(self, request, queryset):
+        for collection in queryset.select_related("report__instance"):
+            try:
+                retried = services.retry_failed(collection=collection, user=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{collection}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{collection}: {retried} segment(s) retried.")
+
+    @admin.action(description="Cancel")
+    def cancel(self, request, queryset):
+        for collection in queryset.select_related("report__instance"):
+            try:
+                services.cancel_backfill(collection=collection, user=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{collection}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{collection}: cancelled.")
 
     @admin.display(description="progress")
     def progress_bar(self, obj):

@@ -4,3 +4,20 @@ from django.apps import AppConfig
 class BackfillsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "backfills"
+
+    def ready(self) -> None:
+        from reports.models import ReportExecution
+        from reports.signals import execution_finished
+
+        execution_finished.connect(
+            _on_execution_finished, sender=ReportExecution, dispatch_uid="backfills.segment"
+        )
+
+
+def _on_execution_finished(sender, execution, **kwargs) -> None:
+    """A backfill segment's execution ended: record it on the segment."""
+    if execution.collection_id is None:
+        return
+    from backfills.services import segment_finished
+
+    segment_finished(execution_pk=execution.pk)

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from backfills.api import BackfillViewSet
 from instances.api import InstanceViewSet
 from reports.api import ExecutionViewSet, ReportViewSet, TemplateViewSet
 
@@ -13,6 +14,7 @@ router.register("templates", TemplateViewSet, basename="template")
 router.register("instances", InstanceViewSet, basename="instance")
 router.register("reports", ReportViewSet, basename="report")
 router.register("executions", ExecutionViewSet, basename="execution")
+router.register("backfills", BackfillViewSet, basename="backfill")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -1,0 +1,217 @@
+"""Reads for backfills: collections a user may see, progress, estimates and the time series.
+
+Everything a user can reach goes through `restrict_to_user`, as everywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from backfills import segments as segment_math
+from backfills.models import (
+    BackfillSegment,
+    CollectionStatus,
+    ReportDataCollection,
+    SegmentStatus,
+)
+from instances.models import AmcInstance
+from instances.selectors import restrict_to_user
+from reports.models import ExecutionResultRow, ExecutionStatus, ReportDefinition, ReportExecution
+
+#: Seconds one segment is expected to take when the instance has no finished runs yet.
+DEFAULT_SEGMENT_SECONDS = 180.0
+#: How many of the instance's latest completed executions the estimate looks at.
+RECENT_EXECUTIONS = 50
+
+TERMINAL_COLLECTION_STATUSES = frozenset(
+    {
+        CollectionStatus.COMPLETED,
+        CollectionStatus.FAILED,
+        CollectionStatus.PARTIAL,
+        CollectionStatus.CANCELLED,
+    }
+)
+
+
+def collections_for_user(*, user) -> QuerySet[ReportDataCollection]:
+    return restrict_to_user(
+        ReportDataCollection.objects.all(), user=user, instance_path="report__instance"
+    ).select_related("report__instance", "user")
+
+
+def segments_of(*, collection: ReportDataCollection) -> QuerySet[BackfillSegment]:
+    return collection.segments.select_related("execution").order_by("sequence")
+
+
+def effective_parallel_limit(collection: ReportDataCollection) -> int:
+    """The collection's own limit, never above its instance's cap (which may have been lowered)."""
+    configured = int(collection.segmentation_config.get("parallel_limit") or 1)
+    return max(1, min(configured, collection.report.instance.concurrency_cap))
+
+
+def recent_execution_seconds(
+    *, instance: AmcInstance, limit: int = RECENT_EXECUTIONS
+) -> list[float]:
+    """How long the instance's latest completed executions ran at AMC (submit to loaded)."""
+    rows = (
+        ReportExecution.objects.filter(
+            instance=instance,
+            status=ExecutionStatus.COMPLETED,
+            started_at__isnull=False,
+            completed_at__isnull=False,
+        )
+        .order_by("-completed_at")
+        .values_list("started_at", "completed_at")[:limit]
+    )
+    return [(completed - started).total_seconds() for started, completed in rows]
+
+
+def typical_segment_seconds(*, instance: AmcInstance) -> float:
+    return segment_math.typical_segment_seconds(
+        recent_execution_seconds(instance=instance), DEFAULT_SEGMENT_SECONDS
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    completed: int
+    failed: int
+    cancelled: int
+    running: int
+    pending: int
+    percent: float
+    time_left_seconds: float | None
+
+    @property
+    def done(self) -> int:
+        return self.completed + self.failed + self.cancelled
+
+
+def collection_progress(*, collection: ReportDataCollection) -> Progress:
+    """Counts straight from the segment rows, and the time left (None once it has ended)."""
+    counts = collection.segments.aggregate(
+        total=Count("pk"),
+        **{
+            state: Count("pk", filter=Q(status=state))
+            for state in (
+                SegmentStatus.COMPLETED,
+                SegmentStatus.FAILED,
+                SegmentStatus.CANCELLED,
+                SegmentStatus.RUNNING,
+                SegmentStatus.PENDING,
+            )
+        },
+    )
+    total = counts["total"]
+    done = counts["completed"] + counts["failed"] + counts["cancelled"]
+    percent = round(100.0 * done / total, 1) if total else 0.0
+    time_left = None
+    if collection.status not in TERMINAL_COLLECTION_STATUSES:
+        now = timezone.now()
+        running_since = collection.segments.filter(status=SegmentStatus.RUNNING).values_list(
+            "execution__started_at", "execution__created_at"
+        )
+        elapsed = [
+            (now - (started or created)).total_seconds() if (started or created) else 0.0
+            for started, created in running_since
+        ]
+        time_left = segment_math.estimate_time_left(
+            remaining=counts["pending"],
+            running_elapsed_seconds=elapsed,
+            concurrency=effective_parallel_limit(collection),
+            typical_segment_seconds=typical_segment_seconds(instance=collection.report.instance),
+        )
+    return Progress(
+        total=total,
+        completed=counts["completed"],
+        failed=counts["failed"],
+        cancelled=counts["cancelled"],
+        running=counts["running"],
+        pending=counts["pending"],
+        percent=percent,
+        time_left_seconds=time_left,
+    )
+
+
+# -- the time series -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """One segment window of a report's history and the result rows AMC gave for it."""
+
+    window_start: date
+    window_end: date  # inclusive
+    execution_id: str
+    rows: list[dict]
+
+
+def segment_result_rows(
+    *, report: ReportDefinition, collection: ReportDataCollection | None = None
+) -> QuerySet[ExecutionResultRow]:
+    """Result rows of the report's completed segments, each annotated with its segment window.
+
+    Rows carry ``window_start`` and ``window_end`` (inclusive dates) beside ``data``, ordered by
+    window then row number, so a dashboard can aggregate per window in the database. When two
+    backfills covered the same window, both appear; `report_time_series` keeps the latest.
+    """
+    segments = BackfillSegment.objects.filter(
+        collection__report=report, status=SegmentStatus.COMPLETED, execution__isnull=False
+    )
+    if collection is not None:
+        segments = segments.filter(collection=collection)
+    window = BackfillSegment.objects.filter(execution_id=OuterRef("execution_id"))
+    return (
+        ExecutionResultRow.objects.filter(
+            execution_id__in=segments.values("execution_id"),
+            execution__status=ExecutionStatus.COMPLETED,
+        )
+        .annotate(
+            window_start=Subquery(window.values("window_start")[:1]),
+            window_end=Subquery(window.values("window_end")[:1]),
+        )
+        .order_by("window_start", "execution__completed_at", "row_number")
+    )
+
+
+def report_time_series(
+    *, report: ReportDefinition, collection: ReportDataCollection | None = None
+) -> list[SeriesPoint]:
+    """The report's history as one point per segment window, oldest first.
+
+    Shape: ``[SeriesPoint(window_start, window_end, execution_id, rows=[{column: value}])]``.
+    Windows are the calendar segments of the backfills (a day, an ISO week, a month, a
+    quarter); where backfills overlap on the same window the most recently completed run wins.
+    """
+    latest: dict[tuple[date, date], tuple] = {}
+    segments = (
+        BackfillSegment.objects.filter(
+            collection__report=report,
+            status=SegmentStatus.COMPLETED,
+            execution__status=ExecutionStatus.COMPLETED,
+        )
+        .values_list(
+            "window_start", "window_end", "execution_id", "execution__execution_id", "collection_id"
+        )
+        .order_by("execution__completed_at")
+    )
+    if collection is not None:
+        segments = segments.filter(collection=collection)
+    for start, end, execution_pk, execution_id, _ in segments:
+        latest[(start, end)] = (execution_pk, execution_id)
+    rows_by_execution: dict = {pk: [] for pk, _ in latest.values()}
+    for execution_pk, data in (
+        ExecutionResultRow.objects.filter(execution_id__in=rows_by_execution)
+        .order_by("execution_id", "row_number")
+        .values_list("execution_id", "data")
+    ):
+        rows_by_execution[execution_pk].append(data)
+    return [
+        SeriesPoint(start, end, execution_id, rows_by_execution[execution_pk])
+        for (start, end), (execution_pk, execution_id) in sorted(latest.items())
+    ]

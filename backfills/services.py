@@ -1,0 +1,540 @@
+"""Backfills: plan, create, start, run, retry and cancel a report's history in segments.
+
+How a backfill runs (state lives in PostgreSQL, never in a chord callback):
+
+- ``start_backfill`` moves the collection to in_progress and `release_next` sends a Celery
+  group of ``run_segment`` tasks for as many due segments as the collection's parallel limit
+  leaves free.
+- ``run_segment`` locks the collection row, checks that fewer than ``parallel_limit`` of its
+  segments are running, claims the segment with a conditional update (pending and due ->
+  running, attempts + 1) and creates its execution in the same transaction: a task that runs
+  twice finds the segment no longer pending, so an attempt never gets two executions.
+- The engine holds an instance slot per execution, so the instance's cap holds across every
+  backfill, schedule and ad-hoc run; the collection's limit only bounds its own share.
+- When an execution ends, ``segment_finished`` (a receiver of ``execution_finished``) records
+  the outcome on the segment, schedules a retry with backoff while attempts remain, derives the
+  collection's status from its segment rows, and releases the next segments.
+- ``sweep_backfills`` (beat) repairs what a lost task or a killed worker left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from celery import group
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from backfills import segments as segment_math
+from backfills.models import (
+    BackfillSegment,
+    CollectionStatus,
+    ReportDataCollection,
+    SegmentStatus,
+)
+from backfills.selectors import (
+    TERMINAL_COLLECTION_STATUSES,
+    effective_parallel_limit,
+    typical_segment_seconds,
+)
+from recomamp.errors import Conflict, DomainError
+from reports import engine
+from reports.models import (
+    TERMINAL_STATUSES,
+    AuditStep,
+    ExecutionStatus,
+    ReportDefinition,
+    ReportExecution,
+    TriggeredBy,
+)
+from reports.services.executions import create_execution
+from reports.services.reports import record_audit, require_write
+from reports.windows import today_in, window_for_days
+
+logger = logging.getLogger(__name__)
+
+#: Automatic retries of a failed segment wait base * 2^(attempt - 1) seconds, up to the max.
+RETRY_BASE_SECONDS = 30.0
+RETRY_MAX_SECONDS = 900.0
+#: Failed segments the collection's error message names (the rest are counted).
+NAMED_FAILURES = 10
+
+
+# -- plan and preview ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackfillPlan:
+    """What a backfill would do: its window, segments, settings and estimated duration."""
+
+    window: segment_math.DateWindow
+    segments: list[segment_math.Segment]
+    config: segment_math.SegmentationConfig
+    instance_cap: int
+    typical_segment_seconds: float
+    estimated_seconds: float
+
+
+def plan_backfill(
+    *, report: ReportDefinition, lookback_config, segmentation_config=None
+) -> BackfillPlan:
+    """Validate the configs (errors name the field) and cut the window into segments."""
+    cap = report.instance.concurrency_cap
+    config = segment_math.validate_segmentation_config(segmentation_config or {}, instance_cap=cap)
+    window = segment_math.resolve_lookback(
+        lookback_config,
+        today=today_in(report.timezone),
+        data_lag_days=settings.AMC_DATA_LAG_DAYS,
+        retention_days=settings.AMC_RETENTION_DAYS,
+        max_days=settings.AMC_MAX_LOOKBACK_DAYS,
+    )
+    segments = segment_math.segments_for_window(window, config.type)
+    typical = typical_segment_seconds(instance=report.instance)
+    return BackfillPlan(
+        window=window,
+        segments=segments,
+        config=config,
+        instance_cap=cap,
+        typical_segment_seconds=typical,
+        estimated_seconds=segment_math.estimate_duration(
+            segment_count=len(segments),
+            concurrency=config.parallel_limit,
+            typical_segment_seconds=typical,
+        ),
+    )
+
+
+def preview_backfill(
+    *, report: ReportDefinition, lookback_config, segmentation_config=None
+) -> BackfillPlan:
+    """The segments and estimated duration of a backfill, writing nothing."""
+    return plan_backfill(
+        report=report, lookback_config=lookback_config, segmentation_config=segmentation_config
+    )
+
+
+# -- create and start ------------------------------------------------------------------------
+
+
+def create_backfill(
+    *,
+    report: ReportDefinition,
+    user,
+    lookback_config,
+    segmentation_config=None,
+    start: bool = True,
+) -> ReportDataCollection:
+    """The collection and all its segment rows, atomically (or nothing); started unless asked."""
+    require_write(user=user, instance=report.instance)
+    if not report.is_active:
+        raise Conflict("The report is inactive; activate it to backfill it.", field="report")
+    plan = plan_backfill(
+        report=report, lookback_config=lookback_config, segmentation_config=segmentation_config
+    )
+    with transaction.atomic():
+        collection = ReportDataCollection.objects.create(
+            report=report,
+            user=user,
+            lookback_config=dict(lookback_config),
+            segment_type=str(plan.config.type),
+            segmentation_config=plan.config.as_json(),
+            max_lookback_days=settings.AMC_MAX_LOOKBACK_DAYS,
+            start_date=plan.window.start,
+            end_date=plan.window.end,
+            total_segments=len(plan.segments),
+        )
+        BackfillSegment.objects.bulk_create(
+            BackfillSegment(
+                collection=collection,
+                sequence=segment.index,
+                window_start=segment.start,
+                window_end=segment.end,
+            )
+            for segment in plan.segments
+        )
+        record_audit(
+            report=report,
+            user=user,
+            step=AuditStep.SUBMIT,
+            action="backfill created",
+            configuration={
+                "collection": str(collection.pk),
+                "lookback_config": collection.lookback_config,
+                "segmentation_config": collection.segmentation_config,
+                "window": [plan.window.start.isoformat(), plan.window.end.isoformat()],
+                "segments": len(plan.segments),
+            },
+        )
+        if start:
+            _start(collection)
+    return collection
+
+
+def start_backfill(*, collection: ReportDataCollection, user) -> ReportDataCollection:
+    require_write(user=user, instance=collection.report.instance)
+    with transaction.atomic():
+        if not _start(collection):
+            raise Conflict(f"The backfill is already {collection.status}.", field="status")
+    collection.refresh_from_db()
+    return collection
+
+
+def _start(collection: ReportDataCollection) -> bool:
+    now = timezone.now()
+    started = ReportDataCollection.objects.filter(
+        pk=collection.pk, status=CollectionStatus.PENDING
+    ).update(status=CollectionStatus.IN_PROGRESS, started_at=now, updated_at=now)
+    if started:
+        collection.status = CollectionStatus.IN_PROGRESS
+        _release_after_commit(collection.pk)
+    return bool(started)
+
+
+# -- running segments ------------------------------------------------------------------------
+
+
+def _due() -> Q:
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
+
+
+def _lock(collection_pk) -> ReportDataCollection | None:
+    """The collection row, locked: every change to its segments' states happens under it."""
+    return (
+        ReportDataCollection.objects.select_for_update(of=("self",))
+        .select_related("report__instance", "report__template", "user")
+        .filter(pk=collection_pk)
+        .first()
+    )
+
+
+def release_next(*, collection_pk) -> int:
+    """Send a group of run_segment tasks for the due segments the parallel limit leaves room for.
+
+    Sending too many is harmless (run_segment re-checks under the collection's lock); the
+    sweep sends again whatever a lost task left waiting.
+    """
+    from backfills import tasks
+
+    collection = (
+        ReportDataCollection.objects.select_related("report__instance")
+        .filter(pk=collection_pk, status=CollectionStatus.IN_PROGRESS)
+        .first()
+    )
+    if collection is None:
+        return 0
+    running = collection.segments.filter(status=SegmentStatus.RUNNING).count()
+    free = effective_parallel_limit(collection) - running
+    if free <= 0:
+        return 0
+    pks = list(
+        collection.segments.filter(_due(), status=SegmentStatus.PENDING)
+        .order_by("sequence")
+        .values_list("pk", flat=True)[:free]
+    )
+    if pks:
+        group(tasks.run_segment.si(str(pk)) for pk in pks).apply_async()
+    return len(pks)
+
+
+def _release_after_commit(collection_pk) -> None:
+    transaction.on_commit(lambda: release_next(collection_pk=collection_pk))
+
+
+def run_segment(*, segment_pk) -> ReportExecution | None:
+    """Claim a due segment and create its execution, if the collection's limit has room.
+
+    Idempotent: the claim is a conditional update under the collection's row lock, in the
+    same transaction as the execution, so one attempt never gets two executions.
+    """
+    collection_pk = (
+        BackfillSegment.objects.filter(pk=segment_pk)
+        .values_list("collection_id", flat=True)
+        .first()
+    )
+    if collection_pk is None:
+        return None
+    with transaction.atomic():
+        collection = _lock(collection_pk)
+        if collection is None or collection.status != CollectionStatus.IN_PROGRESS:
+            return None
+        running = collection.segments.filter(status=SegmentStatus.RUNNING).count()
+        if running >= effective_parallel_limit(collection):
+            return None  # a finishing segment releases it
+        claimed = BackfillSegment.objects.filter(
+            _due(), pk=segment_pk, status=SegmentStatus.PENDING
+        ).update(
+            status=SegmentStatus.RUNNING,
+            attempts=F("attempts") + 1,
+            next_attempt_at=None,
+            updated_at=timezone.now(),
+        )
+        if not claimed:
+            return None
+        segment = BackfillSegment.objects.get(pk=segment_pk)
+        report = collection.report
+        try:
+            execution = create_execution(
+                report=report,
+                user=collection.user,
+                triggered_by=TriggeredBy.BACKFILL,
+                window=window_for_days(segment.window_start, segment.window_end, report.timezone),
+                collection=collection,
+            )
+        except DomainError as exc:
+            # The report no longer renders (template or parameters changed): retrying the
+            # same SQL cannot help, so the segment fails for good.
+            BackfillSegment.objects.filter(pk=segment_pk).update(
+                status=SegmentStatus.FAILED, error_message=str(exc), updated_at=timezone.now()
+            )
+            refresh_collection(collection)
+            return None
+        BackfillSegment.objects.filter(pk=segment_pk).update(execution=execution)
+    logger.info(
+        "backfill %s segment %s attempt %s: %s",
+        collection_pk,
+        segment.sequence,
+        segment.attempts,
+        execution.execution_id,
+    )
+    return execution
+
+
+def retry_delay(attempts: int) -> float:
+    """Backoff before the next automatic attempt, after `attempts` tries."""
+    base = float(getattr(settings, "RECOMAMP_BACKFILL_RETRY_SECONDS", RETRY_BASE_SECONDS))
+    return min(base * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS)
+
+
+def segment_finished(*, execution_pk) -> None:
+    """Record an ended execution on its segment, retry or settle it, and release the next.
+
+    Runs in the engine's transaction when called by the signal; once per execution (the segment
+    update is conditional on the segment still running this execution).
+    """
+    segment = (
+        BackfillSegment.objects.filter(execution_id=execution_pk, status=SegmentStatus.RUNNING)
+        .only("pk", "collection_id")
+        .first()
+    )
+    if segment is None:
+        return
+    retry_in = None
+    with transaction.atomic():
+        collection = _lock(segment.collection_id)
+        segment = BackfillSegment.objects.filter(
+            pk=segment.pk, execution_id=execution_pk, status=SegmentStatus.RUNNING
+        ).first()
+        if segment is None:
+            return
+        execution = ReportExecution.objects.get(pk=execution_pk)
+        now = timezone.now()
+        fields = {"updated_at": now, "next_attempt_at": None}
+        if execution.status == ExecutionStatus.COMPLETED:
+            fields.update(status=SegmentStatus.COMPLETED, error_message="")
+        elif execution.status == ExecutionStatus.CANCELLED:
+            fields.update(status=SegmentStatus.CANCELLED, error_message=execution.error_message)
+        elif execution.status == ExecutionStatus.FAILED:
+            config = collection.segmentation_config
+            max_attempts = int(config.get("max_attempts") or 1)
+            may_retry = config.get("retry_failed", True) and segment.attempts < max_attempts
+            if may_retry and collection.status == CollectionStatus.IN_PROGRESS:
+                retry_in = retry_delay(segment.attempts)
+                fields.update(
+                    status=SegmentStatus.PENDING,
+                    next_attempt_at=now + timedelta(seconds=retry_in),
+                    error_message=f"Attempt {segment.attempts} failed: {execution.error_message}",
+                )
+            else:
+                fields.update(status=SegmentStatus.FAILED, error_message=execution.error_message)
+        else:
+            return  # not ended: nothing to record
+        BackfillSegment.objects.filter(
+            pk=segment.pk, execution_id=execution_pk, status=SegmentStatus.RUNNING
+        ).update(**fields)
+        refresh_collection(collection)
+        _release_after_commit(collection.pk)
+        if retry_in is not None:
+            segment_pk = str(segment.pk)
+            transaction.on_commit(lambda: _send_run_segment(segment_pk, countdown=retry_in))
+
+
+def _send_run_segment(segment_pk: str, *, countdown: float = 0) -> None:
+    from backfills import tasks
+
+    tasks.run_segment.apply_async(args=[segment_pk], countdown=countdown or None)
+
+
+def refresh_collection(collection: ReportDataCollection) -> ReportDataCollection:
+    """Derive counters and status from the segment rows. The caller holds the row lock.
+
+    pending (not started) -> in_progress while any segment is pending or running; then
+    completed (all completed), failed (none completed) or partial. A cancelled collection
+    stays cancelled; only its counters move.
+    """
+    counts = collection.segments.aggregate(
+        total=Count("pk"),
+        completed=Count("pk", filter=Q(status=SegmentStatus.COMPLETED)),
+        failed=Count("pk", filter=Q(status=SegmentStatus.FAILED)),
+        active=Count("pk", filter=Q(status__in=[SegmentStatus.PENDING, SegmentStatus.RUNNING])),
+    )
+    status = collection.status
+    if status == CollectionStatus.IN_PROGRESS and not counts["active"]:
+        if counts["completed"] == counts["total"]:
+            status = CollectionStatus.COMPLETED
+        elif counts["completed"] == 0:
+            status = CollectionStatus.FAILED
+        else:
+            status = CollectionStatus.PARTIAL
+    ended = status in TERMINAL_COLLECTION_STATUSES
+    fields = {
+        "status": status,
+        "total_segments": counts["total"],
+        "completed_segments": counts["completed"],
+        "failed_segments": counts["failed"],
+        "error_message": _failure_summary(collection) if counts["failed"] else "",
+        "completed_at": (collection.completed_at or timezone.now()) if ended else None,
+        "updated_at": timezone.now(),
+    }
+    ReportDataCollection.objects.filter(pk=collection.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(collection, name, value)
+    if ended and collection.status != CollectionStatus.CANCELLED:
+        logger.info("backfill %s %s", collection.pk, status)
+    return collection
+
+
+def _failure_summary(collection: ReportDataCollection) -> str:
+    failed = list(
+        collection.segments.filter(status=SegmentStatus.FAILED)
+        .order_by("sequence")
+        .values_list("sequence", "window_start", "window_end", "error_message")
+    )
+    lines = [
+        f"segment {sequence} ({start}..{end}): {error or 'failed'}"
+        for sequence, start, end, error in failed[:NAMED_FAILURES]
+    ]
+    if len(failed) > NAMED_FAILURES:
+        lines.append(f"and {len(failed) - NAMED_FAILURES} more")
+    return f"{len(failed)} segment(s) failed: " + "; ".join(lines)
+
+
+# -- retry and cancel ------------------------------------------------------------------------
+
+
+def retry_failed(*, collection: ReportDataCollection, user) -> int:
+    """Give failed segments a fresh set of attempts and run them again; how many."""
+    require_write(user=user, instance=collection.report.instance)
+    with transaction.atomic():
+        locked = _lock(collection.pk)
+        if locked.status == CollectionStatus.CANCELLED:
+            raise Conflict("The backfill was cancelled.", field="status")
+        retried = locked.segments.filter(status=SegmentStatus.FAILED).update(
+            status=SegmentStatus.PENDING,
+            attempts=0,
+            next_attempt_at=None,
+            updated_at=timezone.now(),
+        )
+        # Segments waiting out an automatic retry's backoff go now too.
+        locked.segments.filter(status=SegmentStatus.PENDING, next_attempt_at__isnull=False).update(
+            next_attempt_at=None
+        )
+        if not retried:
+            raise Conflict("The backfill has no failed segments.", field="status")
+        if locked.status != CollectionStatus.PENDING:
+            locked.status = CollectionStatus.IN_PROGRESS
+            ReportDataCollection.objects.filter(pk=locked.pk).update(
+                status=CollectionStatus.IN_PROGRESS, completed_at=None
+            )
+        refresh_collection(locked)
+        _release_after_commit(locked.pk)
+    collection.refresh_from_db()
+    return retried
+
+
+def cancel_backfill(*, collection: ReportDataCollection, user) -> ReportDataCollection:
+    """Stop sending segments and cancel the running ones (AMC is told through the engine)."""
+    require_write(user=user, instance=collection.report.instance)
+    with transaction.atomic():
+        locked = _lock(collection.pk)
+        if locked.status in TERMINAL_COLLECTION_STATUSES:
+            raise Conflict(f"The backfill is already {locked.status}.", field="status")
+        locked.status = CollectionStatus.CANCELLED
+        ReportDataCollection.objects.filter(pk=locked.pk).update(status=CollectionStatus.CANCELLED)
+        locked.segments.filter(status=SegmentStatus.PENDING).update(
+            status=SegmentStatus.CANCELLED,
+            error_message="Cancelled by a user.",
+            updated_at=timezone.now(),
+        )
+        refresh_collection(locked)
+    _cancel_running(collection.pk)
+    collection.refresh_from_db()
+    return collection
+
+
+def _cancel_running(collection_pk) -> int:
+    """Cancel the in-flight executions of a cancelled collection; their segments follow."""
+    pks = list(
+        BackfillSegment.objects.filter(
+            collection_id=collection_pk,
+            collection__status=CollectionStatus.CANCELLED,
+            status=SegmentStatus.RUNNING,
+            execution__status__in=engine.ACTIVE_STATUSES,
+        ).values_list("execution_id", flat=True)
+    )
+    for execution_pk in pks:
+        engine.request_cancel(execution_pk)
+    return len(pks)
+
+
+# -- the sweep -------------------------------------------------------------------------------
+
+
+def sweep_backfills() -> dict[str, int]:
+    """Crash recovery, run by beat: settle, cancel and restart what a lost task left behind.
+
+    - a segment still running an execution that ended (the worker died after the engine's
+      transition, before our receiver): settle it now;
+    - a segment running without an execution (deleted by hand): back to pending;
+    - a cancelled collection with executions still in flight: cancel them;
+    - an in-progress collection with due segments and room under its limit (the run_segment
+      tasks were lost with Redis or a killed worker): send them again.
+    """
+    settled = 0
+    for execution_pk in BackfillSegment.objects.filter(
+        status=SegmentStatus.RUNNING, execution__status__in=TERMINAL_STATUSES
+    ).values_list("execution_id", flat=True):
+        segment_finished(execution_pk=execution_pk)
+        settled += 1
+    orphaned = BackfillSegment.objects.filter(
+        status=SegmentStatus.RUNNING, execution__isnull=True
+    ).update(status=SegmentStatus.PENDING, updated_at=timezone.now())
+    cancelled = 0
+    for collection_pk in (
+        BackfillSegment.objects.filter(
+            collection__status=CollectionStatus.CANCELLED,
+            status=SegmentStatus.RUNNING,
+            execution__status__in=engine.ACTIVE_STATUSES,
+        )
+        .values_list("collection_id", flat=True)
+        .distinct()
+    ):
+        cancelled += _cancel_running(collection_pk)
+    released = 0
+    for collection_pk in ReportDataCollection.objects.filter(
+        status=CollectionStatus.IN_PROGRESS
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            collection = _lock(collection_pk)
+            if collection is not None and collection.status == CollectionStatus.IN_PROGRESS:
+                refresh_collection(collection)
+        released += release_next(collection_pk=collection_pk)
+    return {
+        "settled": settled,
+        "orphaned": orphaned,
+        "cancelled": cancelled,
+        "released": released,
+    }
