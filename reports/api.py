@@ -21,7 +21,7 @@ from reports.models import (
     TriggeredBy,
 )
 from reports.parameters import preview_sql
-from reports.selectors import executions_for_user, report_overview
+from reports.selectors import executions_for_user, report_overview, reports_for_user
 from reports.services import executions as execution_services
 from reports.services import reports as report_services
 from reports.windows import today_in
@@ -199,7 +199,9 @@ class ReportViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        return report_overview(user=self.request.user)
+        if self.action in ("list", "retrieve"):
+            return report_overview(user=self.request.user)
+        return reports_for_user(user=self.request.user)
 
     def get_serializer_class(self):
         return {
@@ -210,7 +212,7 @@ class ReportViewSet(viewsets.ModelViewSet):
         }.get(self.action, ReportSerializer)
 
     def _respond(self, report, status_code=status.HTTP_200_OK):
-        report = self.get_queryset().get(pk=report.pk)
+        report = report_overview(user=self.request.user).get(pk=report.pk)
         return Response(ReportSerializer(report).data, status=status_code)
 
     @extend_schema(request=ReportCreateSerializer, responses={201: ReportSerializer})

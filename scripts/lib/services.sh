@@ -47,6 +47,7 @@ start_servers() {
   run_pg "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w start -o \
     "-h 127.0.0.1 -p $pg_port -k $work/pg -c fsync=off -c synchronous_commit=off \
      -c full_page_writes=off -c max_connections=300" >/dev/null
+  run_pg "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres recomamp
 
   log "starting Redis on 127.0.0.1:$redis_port"
   redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
