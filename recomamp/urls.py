@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from backfills.api import BackfillViewSet
 from instances.api import InstanceViewSet
 from reports.api import ExecutionViewSet, ReportViewSet, TemplateViewSet
+from schedules.api import ScheduleViewSet
 
 router = DefaultRouter()
 router.register("templates", TemplateViewSet, basename="template")
@@ -15,6 +16,7 @@ router.register("instances", InstanceViewSet, basename="instance")
 router.register("reports", ReportViewSet, basename="report")
 router.register("executions", ExecutionViewSet, basename="execution")
 router.register("backfills", BackfillViewSet, basename="backfill")
+router.register("schedules", ScheduleViewSet, basename="schedule")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
