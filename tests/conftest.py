@@ -1,6 +1,6 @@
 import pytest
 
-pytest_plugins = ["tests.fixtures.workers"]
+pytest_plugins = ["tests.fixtures.workers", "tests.fixtures.simulator"]
 
 
 @pytest.fixture(autouse=True)

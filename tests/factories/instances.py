@@ -29,7 +29,7 @@ class AmcInstanceFactory(factory.django.DjangoModelFactory):
         model = AmcInstance
 
     account = factory.SubFactory(AmcAccountFactory)
-    instance_id = factory.Sequence(lambda n: f"amctest{n:05d}")
+    instance_id = factory.Sequence(lambda n: f"amcinst{n:06d}")
     instance_name = factory.Sequence(lambda n: f"Client instance {n}")
     concurrency_cap = 10
 
