@@ -1,6 +1,17 @@
+import os
+
 import pytest
 
 pytest_plugins = ["tests.fixtures.workers", "tests.fixtures.simulator"]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings():
+    """One test database per pytest process, so runs side by side on one server never meet."""
+    from django.conf import settings
+
+    test = settings.DATABASES["default"].setdefault("TEST", {})
+    test["NAME"] = f"test_recomamp_{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)
