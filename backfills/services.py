@@ -6,14 +6,15 @@ How a backfill runs (state lives in PostgreSQL, never in a chord callback):
   group of ``run_segment`` tasks for as many due segments as the collection's parallel limit
   leaves free.
 - ``run_segment`` locks the collection row, checks that fewer than ``parallel_limit`` of its
-  segments are running, claims the segment with a conditional update (pending and due ->
-  running, attempts + 1) and creates its execution in the same transaction: a task that runs
-  twice finds the segment no longer pending, so an attempt never gets two executions.
+  segments are running and claims the segment with a conditional update (pending and due ->
+  running, attempts + 1); then it creates the execution and links it only if the claim is
+  still unlinked: a task that runs twice finds the segment no longer pending, so an attempt
+  never gets two executions.
 - The engine holds an instance slot per execution, so the instance's cap holds across every
   backfill, schedule and ad-hoc run; the collection's limit only bounds its own share.
 - When an execution ends, ``segment_finished`` (a receiver of ``execution_finished``) records
   the outcome on the segment, schedules a retry with backoff while attempts remain, derives the
-  collection's status from its segment rows, and releases the next segments.
+  collection's status from its segment rows, and starts the next segment in the same worker.
 - ``sweep_backfills`` (beat) repairs what a lost task or a killed worker left behind.
 """
 
@@ -27,6 +28,7 @@ from celery import group
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from backfills import segments as segment_math
@@ -211,8 +213,9 @@ def _lock(collection_pk) -> ReportDataCollection | None:
     )
 
 
-def release_next(*, collection_pk) -> int:
-    """Send a group of run_segment tasks for the due segments the parallel limit leaves room for.
+def release_next(*, collection_pk, inline: bool = False) -> int:
+    """Run the due segments the parallel limit leaves room for: a group of run_segment tasks,
+    or here and now (`inline`, when a segment has just finished in this worker).
 
     Sending too many is harmless (run_segment re-checks under the collection's lock); the
     sweep sends again whatever a lost task left waiting.
@@ -235,26 +238,62 @@ def release_next(*, collection_pk) -> int:
         .order_by("sequence")
         .values_list("pk", flat=True)[:free]
     )
-    if pks:
+    if inline:
+        for pk in pks:
+            run_segment(segment_pk=pk)
+    elif pks:
         group(tasks.run_segment.si(str(pk)) for pk in pks).apply_async()
     return len(pks)
 
 
-def _release_after_commit(collection_pk) -> None:
-    transaction.on_commit(lambda: release_next(collection_pk=collection_pk))
+def _release_after_commit(collection_pk, *, inline: bool = False) -> None:
+    transaction.on_commit(lambda: release_next(collection_pk=collection_pk, inline=inline))
 
 
 def run_segment(*, segment_pk) -> ReportExecution | None:
     """Claim a due segment and create its execution, if the collection's limit has room.
 
-    Idempotent: the claim is a conditional update under the collection's row lock, in the
-    same transaction as the execution, so one attempt never gets two executions.
+    Idempotent. The claim (pending and due -> running, attempts + 1) is a conditional update
+    under the collection's row lock, held only for that; the execution is then created in a
+    transaction that links it to the segment only while the segment is still running this
+    attempt without an execution, or rolls back: one attempt never gets two executions.
     """
-    collection_pk = (
-        BackfillSegment.objects.filter(pk=segment_pk)
-        .values_list("collection_id", flat=True)
-        .first()
+    claim = _claim(segment_pk)
+    if claim is None:
+        return None
+    collection, segment = claim
+    report = collection.report
+    try:
+        with transaction.atomic():
+            execution = create_execution(
+                report=report,
+                user=collection.user,
+                triggered_by=TriggeredBy.BACKFILL,
+                window=window_for_days(segment.window_start, segment.window_end, report.timezone),
+                collection=collection,
+            )
+            linked = _this_attempt(segment).update(execution=execution)
+            if not linked:
+                transaction.set_rollback(True)  # the sweep took the claim back meanwhile
+                return None
+    except DomainError as exc:
+        # The report no longer renders (template or parameters changed): retrying the same
+        # SQL cannot help, so the segment fails for good.
+        _fail_unstarted(segment, str(exc))
+        return None
+    logger.info(
+        "backfill %s segment %s attempt %s: %s",
+        collection.pk,
+        segment.sequence,
+        segment.attempts,
+        execution.execution_id,
     )
+    return execution
+
+
+def _claim(segment_pk) -> tuple[ReportDataCollection, BackfillSegment] | None:
+    segments = BackfillSegment.objects.filter(pk=segment_pk)
+    collection_pk = segments.values_list("collection_id", flat=True).first()
     if collection_pk is None:
         return None
     with transaction.atomic():
@@ -264,43 +303,36 @@ def run_segment(*, segment_pk) -> ReportExecution | None:
         running = collection.segments.filter(status=SegmentStatus.RUNNING).count()
         if running >= effective_parallel_limit(collection):
             return None  # a finishing segment releases it
-        claimed = BackfillSegment.objects.filter(
-            _due(), pk=segment_pk, status=SegmentStatus.PENDING
-        ).update(
+        claimed = segments.filter(_due(), status=SegmentStatus.PENDING).update(
             status=SegmentStatus.RUNNING,
             attempts=F("attempts") + 1,
             next_attempt_at=None,
+            execution=None,
             updated_at=timezone.now(),
         )
         if not claimed:
             return None
-        segment = BackfillSegment.objects.get(pk=segment_pk)
-        report = collection.report
-        try:
-            execution = create_execution(
-                report=report,
-                user=collection.user,
-                triggered_by=TriggeredBy.BACKFILL,
-                window=window_for_days(segment.window_start, segment.window_end, report.timezone),
-                collection=collection,
-            )
-        except DomainError as exc:
-            # The report no longer renders (template or parameters changed): retrying the
-            # same SQL cannot help, so the segment fails for good.
-            BackfillSegment.objects.filter(pk=segment_pk).update(
-                status=SegmentStatus.FAILED, error_message=str(exc), updated_at=timezone.now()
-            )
-            refresh_collection(collection)
-            return None
-        BackfillSegment.objects.filter(pk=segment_pk).update(execution=execution)
-    logger.info(
-        "backfill %s segment %s attempt %s: %s",
-        collection_pk,
-        segment.sequence,
-        segment.attempts,
-        execution.execution_id,
+        return collection, segments.get()
+
+
+def _this_attempt(segment: BackfillSegment):
+    return BackfillSegment.objects.filter(
+        pk=segment.pk,
+        status=SegmentStatus.RUNNING,
+        attempts=segment.attempts,
+        execution__isnull=True,
     )
-    return execution
+
+
+def _fail_unstarted(segment: BackfillSegment, message: str) -> None:
+    with transaction.atomic():
+        collection = _lock(segment.collection_id)
+        failed = _this_attempt(segment).update(
+            status=SegmentStatus.FAILED, error_message=message, updated_at=timezone.now()
+        )
+        if failed:
+            refresh_collection(collection)
+            _release_after_commit(collection.pk)
 
 
 def retry_delay(attempts: int) -> float:
@@ -356,7 +388,9 @@ def segment_finished(*, execution_pk) -> None:
             pk=segment.pk, execution_id=execution_pk, status=SegmentStatus.RUNNING
         ).update(**fields)
         refresh_collection(collection)
-        _release_after_commit(collection.pk)
+        # The freed place goes to the next segment at once, in this process: no queue between
+        # one segment's end and the next one's start.
+        _release_after_commit(collection.pk, inline=True)
         if retry_in is not None:
             segment_pk = str(segment.pk)
             transaction.on_commit(lambda: _send_run_segment(segment_pk, countdown=retry_in))
@@ -498,7 +532,8 @@ def sweep_backfills() -> dict[str, int]:
 
     - a segment still running an execution that ended (the worker died after the engine's
       transition, before our receiver): settle it now;
-    - a segment running without an execution (deleted by hand): back to pending;
+    - a segment claimed but left without an execution for a lease (the worker died between
+      claim and creation, or the execution was deleted by hand): back to pending;
     - a cancelled collection with executions still in flight: cancel them;
     - an in-progress collection with due segments and room under its limit (the run_segment
       tasks were lost with Redis or a killed worker): send them again.
@@ -509,9 +544,16 @@ def sweep_backfills() -> dict[str, int]:
     ).values_list("execution_id", flat=True):
         segment_finished(execution_pk=execution_pk)
         settled += 1
+    # Claimed, but the worker died before the execution was created (or it was deleted by
+    # hand): give the claim back. A late creator finds the claim gone and rolls back.
+    stale = timezone.now() - timedelta(seconds=settings.RECOMAMP_LEASE_SECONDS)
     orphaned = BackfillSegment.objects.filter(
-        status=SegmentStatus.RUNNING, execution__isnull=True
-    ).update(status=SegmentStatus.PENDING, updated_at=timezone.now())
+        status=SegmentStatus.RUNNING, execution__isnull=True, updated_at__lt=stale
+    ).update(
+        status=SegmentStatus.PENDING,
+        attempts=Greatest(F("attempts") - 1, 0),
+        updated_at=timezone.now(),
+    )
     cancelled = 0
     for collection_pk in (
         BackfillSegment.objects.filter(

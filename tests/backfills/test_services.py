@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -187,18 +188,37 @@ def test_a_segment_run_twice_gets_one_execution(report, analyst, engine_tasks):
     assert segment.attempts == 1
 
 
-def test_a_finished_segment_releases_the_next(
+def test_a_finished_segment_starts_the_next(
     report, analyst, engine_tasks, sent_segments, django_capture_on_commit_callbacks
 ):
     collection = backfill(report, analyst, days=3, parallel_limit=1)
-    first, _ = run_all(collection)[0], None
+    first = run_all(collection)[0]
     with django_capture_on_commit_callbacks(execute=True):
         end_execution(first, ExecutionStatus.COMPLETED)
-    second = collection.segments.get(sequence=1)
-    assert sent_segments == [str(second.pk)]
+    assert statuses(collection) == ["completed", "running", "pending"]
+    assert collection.segments.get(sequence=1).execution is not None
+    assert sent_segments == []  # started in the finishing worker, not queued
     collection.refresh_from_db()
     assert collection.status == CollectionStatus.IN_PROGRESS
     assert collection.completed_segments == 1
+
+
+def test_a_claim_taken_back_by_the_sweep_creates_no_execution(report, analyst, engine_tasks):
+    collection = backfill(report, analyst, days=1)
+    segment = collection.segments.get()
+    claim = services._claim(segment.pk)
+    assert claim is not None
+    # The worker stalls after the claim; a lease later the sweep gives the claim back.
+    stale = timezone.now() - dt.timedelta(seconds=settings.RECOMAMP_LEASE_SECONDS + 1)
+    BackfillSegment.objects.filter(pk=segment.pk).update(updated_at=stale)
+    assert services.sweep_backfills()["orphaned"] == 1
+    segment.refresh_from_db()
+    assert (segment.status, segment.attempts) == (SegmentStatus.PENDING, 0)
+    # The stalled worker resumes: its link finds the claim gone and rolls back.
+    late = services._this_attempt(claim[1])
+    assert not late.exists()
+    execution = services.run_segment(segment_pk=segment.pk)
+    assert ReportExecution.objects.filter(collection=collection).get() == execution
 
 
 def test_start_sends_a_group_of_the_first_segments(
