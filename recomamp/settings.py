@@ -153,6 +153,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ExecutionStatusEnum": "reports.models.ExecutionStatus",
+        "CollectionStatusEnum": "backfills.models.CollectionStatus",
+        "ExportStatusEnum": "dashboards.models.ExportStatus",
+    },
 }
 
 # --- Credentials at rest -------------------------------------------------------------------

@@ -152,8 +152,9 @@ ORDER BY clicks DESC
             "name": "term_contains",
             "type": "string",
             "label": "Search term contains",
-            "default": "",
+            "required": False,
             "max_length": 100,
+            "description": "Leave empty for every search term.",
         },
         {
             "name": "match_type",
