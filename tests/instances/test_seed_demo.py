@@ -38,6 +38,9 @@ def test_seed_demo_is_idempotent_and_has_at_least_8_templates_with_typed_paramet
 
     assert AmcAccount.objects.count() == 2
     assert AmcInstance.objects.count() == 3
+    from reports.models import ReportDefinition
+
+    assert ReportDefinition.objects.filter(owner__username="demo").count() == 3
     templates = QueryTemplate.objects.all()
     assert templates.count() >= 8
     for template in templates:

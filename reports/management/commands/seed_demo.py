@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from instances.models import AmcInstance
 from instances.services import (
     ensure_analysts_group,
     grant_access,
@@ -14,6 +15,8 @@ from instances.services import (
     upsert_account,
     upsert_instance,
 )
+from reports.models import ReportDefinition
+from reports.services.reports import create_report
 from reports.services.templates import upsert_catalogue
 
 DEMO_ACCOUNTS = [
@@ -30,6 +33,13 @@ DEMO_ACCOUNTS = [
         "account_id": "ENTITYDEMO2B",
         "instances": [("amcrecodemo03", "Brightside Beauty US", "America/Chicago")],
     },
+]
+
+
+DEMO_REPORTS = [
+    ("Acme daily campaign performance", "campaign-performance-daily"),
+    ("Acme funnel", "impressions-to-purchase-funnel"),
+    ("Acme search terms", "search-term-performance"),
 ]
 
 
@@ -72,7 +82,18 @@ class Command(BaseCommand):
                 )
                 grant_access(user=user, instance=instance)
 
-        templates = upsert_catalogue()
+        templates = {template.template_id: template for template in upsert_catalogue()}
+        first_instance = AmcInstance.objects.get(instance_id="amcrecodemo01")
+        for name, template_id in DEMO_REPORTS:
+            if not ReportDefinition.objects.filter(name=name, instance=first_instance).exists():
+                create_report(
+                    user=user,
+                    name=name,
+                    template=templates[template_id],
+                    instance=first_instance,
+                    lookback_days=30,
+                    frequency="daily",
+                )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(templates)} templates, "
