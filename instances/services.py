@@ -7,7 +7,14 @@ from django.db import transaction
 from instances.models import AccessRole, AmcAccount, AmcInstance, InstanceAccess
 
 ANALYSTS_GROUP = "Analysts"
-PRODUCT_APPS = ["instances", "reports", "schedules", "backfills", "dashboards", "django_celery_beat"]
+PRODUCT_APPS = [
+    "instances",
+    "reports",
+    "schedules",
+    "backfills",
+    "dashboards",
+    "django_celery_beat",
+]
 
 
 def simulator_endpoints() -> dict[str, str]:
