@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -144,7 +144,11 @@ def acquire_slot(execution: ReportExecution) -> bool:
             return False
         slot.execution = execution
         slot.lease_expires_at = timezone.now() + _lease()
-        slot.save(update_fields=["execution", "lease_expires_at"])
+        try:
+            with transaction.atomic():
+                slot.save(update_fields=["execution", "lease_expires_at"])
+        except IntegrityError:
+            return True  # a twin task of this execution took another slot first
         return True
 
 
