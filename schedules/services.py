@@ -24,7 +24,9 @@ calendar of the report's timezone (the zone the window is sent to AMC in).
 
 from __future__ import annotations
 
+import json
 import logging
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -36,6 +38,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from recomamp.errors import Conflict, FieldError, ValidationFailed
+from recomamp.identifiers import new_execution_id
 from reports import engine
 from reports.models import (
     AuditStep,
@@ -421,6 +424,23 @@ def _local_date(moment: datetime, tz_name: str) -> date:
     return moment.astimezone(ZoneInfo(tz_name)).date()
 
 
+# What the dispatcher reads of a claimed schedule and its report (10,000 rows load faster).
+_CLAIMED_FIELDS = (
+    "schedule_id",
+    "cron_expression",
+    "timezone",
+    "next_run_at",
+    "default_parameters",
+    "report__is_active",
+    "report__template_id",
+    "report__instance_id",
+    "report__owner_id",
+    "report__parameters",
+    "report__timezone",
+    "report__lookback_days",
+)
+
+
 def claim_due_schedules(*, now: datetime, limit: int = DISPATCH_BATCH_SIZE) -> list[ReportSchedule]:
     """Lock up to ``limit`` due schedules (active, not paused, next_run_at <= now).
 
@@ -434,6 +454,7 @@ def claim_due_schedules(*, now: datetime, limit: int = DISPATCH_BATCH_SIZE) -> l
         ReportSchedule.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(is_active=True, is_paused=False, next_run_at__lte=now)
         .select_related("report")
+        .only(*_CLAIMED_FIELDS)
         .order_by("next_run_at")[:limit]
     )
 
@@ -519,7 +540,7 @@ def _dispatch_batch(
     template_ids = {s.report.template_id for s in schedules if s.report.is_active}
     sql_cache = _SqlCache(QueryTemplate.objects.in_bulk(template_ids))
     advances: list[tuple[Any, datetime | None]] = []
-    executions: list[ReportExecution] = []
+    executions: list[tuple] = []
     for schedule in schedules:
         try:
             plan = cron.next_run_for_dispatch(
@@ -542,60 +563,121 @@ def _dispatch_batch(
     result.skipped += len(executions) - len(inserted)
     result.created += len(inserted)
     _advance(advances)
-    _count_on_reports(inserted)
-    born_failed = [e for e in inserted if e.status == ExecutionStatus.FAILED]
-    result.failed += len(born_failed)
-    result.instances.update(e.instance_id for e in inserted if e.status == ExecutionStatus.PENDING)
-    return born_failed
+    failed_pks = [pk for pk, _, status in inserted if status == ExecutionStatus.FAILED]
+    result.failed += len(failed_pks)
+    result.instances.update(
+        instance_pk for _, instance_pk, status in inserted if status == ExecutionStatus.PENDING
+    )
+    if not failed_pks:
+        return []
+    return list(ReportExecution.objects.filter(pk__in=failed_pks))
+
+
+# The columns the dispatcher writes; every other column of report_executions gets the model's
+# default in the INSERT below (pending runs: no AMC id yet, no attempts, nothing started).
+_RUN_COLUMNS = (
+    ("id", "uuid"),
+    ("execution_id", "text"),
+    ("report_id", "uuid"),
+    ("template_id", "uuid"),
+    ("instance_id", "uuid"),
+    ("user_id", "integer"),
+    ("schedule_id", "uuid"),
+    ("scheduled_for", "timestamptz"),
+    ("status", "text"),
+    ("error_message", "text"),
+    ("parameters_snapshot", "jsonb"),
+    ("rendered_sql", "text"),
+    ("time_window_start", "timestamptz"),
+    ("time_window_end", "timestamptz"),
+    ("completed_at", "timestamptz"),
+)
 
 
 def _scheduled_execution(
     schedule: ReportSchedule, run_at: datetime, sql_cache: _SqlCache, *, now: datetime
-) -> ReportExecution:
+) -> tuple:
+    """One row of _RUN_COLUMNS: what create_execution would store, for the bulk insert."""
     report = schedule.report
     window = window_for_run(report=report, scheduled_for=run_at)
     values = {**report.parameters, **schedule.default_parameters}
     rendered = sql_cache.render(report, values, _local_date(run_at, report.timezone))
-    execution = ReportExecution(
-        report=report,
-        template_id=report.template_id,
-        instance_id=report.instance_id,
-        user_id=report.owner_id,
-        triggered_by=TriggeredBy.SCHEDULE,
-        schedule=schedule,
-        scheduled_for=run_at,
-        time_window_start=window.start,
-        time_window_end=window.end,
-    )
+    execution_id = new_execution_id()
     if isinstance(rendered, str):
         # The report's parameters no longer fit its template: the run is recorded as failed
         # (counted and visible in the history) instead of silently missed.
-        execution.status = ExecutionStatus.FAILED
-        execution.error_message = rendered
-        execution.parameters_snapshot = values
-        execution.completed_at = now
+        status, error, snapshot, sql, completed = ExecutionStatus.FAILED, rendered, values, "", now
     else:
         sql, snapshot = rendered
-        execution.rendered_sql = execution_tag(execution.execution_id) + sql
-        execution.parameters_snapshot = snapshot
-    return execution
-
-
-def _insert_executions(executions: list[ReportExecution]) -> list[ReportExecution]:
-    """INSERT ... ON CONFLICT DO NOTHING; returns the ones that were new.
-
-    The partial unique constraint on (schedule, scheduled_for) is what makes a double run
-    impossible, whatever happened before (a retried tick, an edit that moved next_run_at back).
-    """
-    if not executions:
-        return []
-    ReportExecution.objects.bulk_create(executions, ignore_conflicts=True)
-    new = set(
-        ReportExecution.objects.filter(pk__in=[e.pk for e in executions]).values_list(
-            "pk", flat=True
-        )
+        status, error, completed = ExecutionStatus.PENDING, "", None
+        sql = execution_tag(execution_id) + sql
+    return (
+        uuid.uuid4(),
+        execution_id,
+        report.pk,
+        report.template_id,
+        report.instance_id,
+        report.owner_id,
+        schedule.pk,
+        run_at,
+        str(status),
+        error,
+        json.dumps(snapshot),
+        sql,
+        window.start,
+        window.end,
+        completed,
     )
-    return [e for e in executions if e.pk in new]
+
+
+def _insert_executions(rows: list[tuple]) -> list[tuple]:
+    """Insert the runs, skipping any that exist; count them on their reports.
+
+    Returns (pk, instance_pk, status) of the new ones. ON CONFLICT DO NOTHING against the
+    unique (schedule, scheduled_for) index is what makes a double run impossible, whatever
+    happened before (a retried tick, an edit that moved next_run_at back). The rows go in by
+    COPY (a temporary table dropped at commit): 1,000 runs in a few statements, not 1,000.
+    """
+    if not rows:
+        return []
+    columns = ", ".join(name for name, _ in _RUN_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE scheduled_runs ("
+            + ", ".join(f"{name} {kind}" for name, kind in _RUN_COLUMNS)
+            + ") ON COMMIT DROP"
+        )
+        with cursor.copy(f"COPY scheduled_runs ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        # One statement: insert, then what create_execution's count_execution does per report
+        # (a report has one active schedule, so at most one new run per report here).
+        cursor.execute(
+            f"""
+            WITH new AS (
+                INSERT INTO report_executions (
+                    {columns}, triggered_by, amc_execution_id, amc_status, output_location,
+                    error_details, cancel_requested, attempts, created_at, updated_at
+                )
+                SELECT {columns}, %(triggered_by)s, '', '', '', '{{}}'::jsonb, false, 0,
+                       %(now)s, %(now)s
+                FROM scheduled_runs
+                ON CONFLICT DO NOTHING
+                RETURNING id, report_id, instance_id, status
+            ),
+            counted AS (
+                UPDATE report_definitions AS r
+                SET execution_count = r.execution_count + 1, last_execution_id = new.id
+                FROM new WHERE r.id = new.report_id
+            )
+            SELECT id, instance_id, status FROM new
+            """,
+            {"triggered_by": TriggeredBy.SCHEDULE.value, "now": timezone.now()},
+        )
+        inserted = cursor.fetchall()
+        # Dropped now too: an enclosing transaction (a test, a command) may run several batches.
+        cursor.execute("DROP TABLE scheduled_runs")
+    return inserted
 
 
 def _advance(advances: list[tuple[Any, datetime | None]]) -> None:
@@ -609,27 +691,6 @@ def _advance(advances: list[tuple[Any, datetime | None]]) -> None:
             WHERE s.id = v.id
             """,
             [[pk for pk, _ in advances], [at for _, at in advances]],
-        )
-
-
-def _count_on_reports(executions: list[ReportExecution]) -> None:
-    """What create_execution's count_execution does, for a batch (one run per report)."""
-    latest: dict[Any, ReportExecution] = {}
-    counts: dict[Any, int] = {}
-    for execution in executions:
-        latest[execution.report_id] = execution
-        counts[execution.report_id] = counts.get(execution.report_id, 0) + 1
-    if not latest:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE report_definitions AS r
-            SET execution_count = r.execution_count + v.n, last_execution_id = v.execution_id
-            FROM unnest(%s::uuid[], %s::int[], %s::uuid[]) AS v(id, n, execution_id)
-            WHERE r.id = v.id
-            """,
-            [list(latest), [counts[pk] for pk in latest], [e.pk for e in latest.values()]],
         )
 
 
