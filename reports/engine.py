@@ -181,9 +181,16 @@ def dispatch_waiting(*, instance_pk) -> int:
     free = instance.concurrency_cap - slots_in_use(instance)
     if free <= 0:
         return 0
-    pks = list(
-        waiting_executions(instance_pk).order_by("created_at").values_list("pk", flat=True)[:free]
-    )
+    with transaction.atomic():
+        pks = list(
+            waiting_executions(instance_pk)
+            .order_by("created_at")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", flat=True)[:free]
+        )
+        # Handed out: not handed out again until its start task gives it back (no free
+        # slot) or, if the task's message was lost, until a lease has passed.
+        ReportExecution.objects.filter(pk__in=pks).update(next_poll_at=timezone.now() + _lease())
     for pk in pks:
         _enqueue("start_execution", pk)
     return len(pks)
@@ -207,7 +214,11 @@ def start(execution_pk) -> None:
         _reconcile_submit(execution)
         return
     if not acquire_slot(execution):
-        return  # stays waiting; dispatch_waiting starts it when a slot frees up
+        # Back to waiting: dispatch_waiting hands it out again when a slot frees up.
+        ReportExecution.objects.filter(
+            pk=execution_pk, status=PENDING, submit_started_at__isnull=True
+        ).update(next_poll_at=None)
+        return
     claimed = ReportExecution.objects.filter(
         pk=execution_pk, status=PENDING, submit_started_at__isnull=True, amc_execution_id=""
     ).update(submit_started_at=timezone.now(), lease_expires_at=timezone.now() + _lease())
