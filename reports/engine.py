@@ -196,6 +196,20 @@ def dispatch_waiting(*, instance_pk) -> int:
     return len(pks)
 
 
+def start_if_free(execution: ReportExecution) -> bool:
+    """A new execution: hand it to a worker at once if its instance has a free slot.
+
+    Otherwise it waits its turn; dispatch_waiting hands waiting executions out, oldest first,
+    whenever a slot frees up.
+    """
+    instance = execution.instance
+    if slots_in_use(instance) >= instance.concurrency_cap:
+        return False
+    ReportExecution.objects.filter(pk=execution.pk).update(next_poll_at=timezone.now() + _lease())
+    _enqueue("start_execution", execution.pk)
+    return True
+
+
 # -- steps -----------------------------------------------------------------------------------
 
 

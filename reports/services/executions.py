@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from recomamp.errors import Conflict, FieldError, RateLimited, ValidationFailed
@@ -46,18 +47,20 @@ def render_for_report(
 def check_rate_limits(*, report: ReportDefinition, user) -> None:
     """Runs started by people and the API, per user and per instance, per minute."""
     since = timezone.now() - timedelta(minutes=1)
-    recent = ReportExecution.objects.filter(
-        created_at__gte=since, triggered_by__in=[TriggeredBy.MANUAL, TriggeredBy.API]
+    counts = ReportExecution.objects.filter(
+        Q(user=user) | Q(instance_id=report.instance_id),
+        created_at__gte=since,
+        triggered_by__in=[TriggeredBy.MANUAL, TriggeredBy.API],
+    ).aggregate(
+        by_user=Count("pk", filter=Q(user=user)),
+        by_instance=Count("pk", filter=Q(instance_id=report.instance_id)),
     )
-    if recent.filter(user=user).count() >= settings.RECOMAMP_RUNS_PER_USER_PER_MINUTE:
+    if counts["by_user"] >= settings.RECOMAMP_RUNS_PER_USER_PER_MINUTE:
         raise RateLimited(
             f"At most {settings.RECOMAMP_RUNS_PER_USER_PER_MINUTE} runs a minute per user.",
             retry_after=60,
         )
-    if (
-        recent.filter(instance_id=report.instance_id).count()
-        >= settings.RECOMAMP_RUNS_PER_INSTANCE_PER_MINUTE
-    ):
+    if counts["by_instance"] >= settings.RECOMAMP_RUNS_PER_INSTANCE_PER_MINUTE:
         raise RateLimited(
             f"At most {settings.RECOMAMP_RUNS_PER_INSTANCE_PER_MINUTE} runs a minute per instance.",
             retry_after=60,
@@ -94,7 +97,7 @@ def create_execution(
         execution.rendered_sql = execution_tag(execution.execution_id) + sql
         execution.save(force_insert=True)
         count_execution(report.pk, execution)
-        engine.dispatch_waiting(instance_pk=report.instance_id)
+        engine.start_if_free(execution)
     return execution
 
 
