@@ -24,6 +24,7 @@ calendar of the report's timezone (the zone the window is sent to AMC in).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -33,6 +34,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
@@ -413,10 +415,8 @@ def window_for_run(*, report: ReportDefinition, scheduled_for: datetime) -> Time
     that zone, and it is the zone sent to AMC), so a catch-up run asks for the same data the
     on-time run would have, and the window never reaches past AMC's data lag.
     """
-    return lookback_window(
-        lookback_days=report.lookback_days,
-        tz_name=report.timezone,
-        today=_local_date(scheduled_for, report.timezone),
+    return _window(
+        report.lookback_days, report.timezone, _local_date(scheduled_for, report.timezone)
     )
 
 
@@ -533,6 +533,22 @@ class _SqlCache:
         return self.rendered[key]
 
 
+@functools.lru_cache(maxsize=4096)
+def _plan(expression: str, tz_name: str, due_at: datetime, now: datetime) -> cron.DispatchPlan:
+    """cron.py's missed-run policy; many schedules share (expression, zone, due time)."""
+    return cron.next_run_for_dispatch(expression, tz_name, due_at=due_at, now=now)
+
+
+def _window(lookback_days: int, tz_name: str, today: date) -> TimeWindow:
+    return _cached_window(lookback_days, tz_name, today, settings.AMC_DATA_LAG_DAYS)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_window(lookback_days: int, tz_name: str, today: date, _lag: int) -> TimeWindow:
+    # The data lag is part of the key: the window depends on it.
+    return lookback_window(lookback_days=lookback_days, tz_name=tz_name, today=today)
+
+
 def _dispatch_batch(
     schedules: list[ReportSchedule], *, now: datetime, result: DispatchResult
 ) -> list[ReportExecution]:
@@ -543,9 +559,7 @@ def _dispatch_batch(
     executions: list[tuple] = []
     for schedule in schedules:
         try:
-            plan = cron.next_run_for_dispatch(
-                schedule.cron_expression, schedule.timezone, due_at=schedule.next_run_at, now=now
-            )
+            plan = _plan(schedule.cron_expression, schedule.timezone, schedule.next_run_at, now)
         except cron.ScheduleError as exc:
             # Stored rows are validated; this means the rules changed under an old row. Park it
             # (next_run_at NULL is never due) rather than fail the whole tick.
@@ -599,7 +613,7 @@ def _scheduled_execution(
 ) -> tuple:
     """One row of _RUN_COLUMNS: what create_execution would store, for the bulk insert."""
     report = schedule.report
-    window = window_for_run(report=report, scheduled_for=run_at)
+    window = _window(report.lookback_days, report.timezone, _local_date(run_at, report.timezone))
     values = {**report.parameters, **schedule.default_parameters}
     rendered = sql_cache.render(report, values, _local_date(run_at, report.timezone))
     execution_id = new_execution_id()

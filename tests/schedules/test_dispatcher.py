@@ -1,6 +1,7 @@
 """The dispatcher: claims due schedules, runs each once per scheduled time, advances them."""
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -68,8 +69,8 @@ def test_the_window_is_the_lookback_ending_at_the_data_lag_as_of_the_scheduled_d
 
     execution = ReportExecution.objects.get(report=report)
     newest_complete = date(2026, 5, 4) - timedelta(days=14)  # April 20
-    start = execution.time_window_start.astimezone(services.ZoneInfo("America/New_York"))
-    end = execution.time_window_end.astimezone(services.ZoneInfo("America/New_York"))
+    start = execution.time_window_start.astimezone(ZoneInfo("America/New_York"))
+    end = execution.time_window_end.astimezone(ZoneInfo("America/New_York"))
     assert (start.date(), start.hour) == (newest_complete - timedelta(days=6), 0)
     assert (end.date(), end.hour) == (newest_complete + timedelta(days=1), 0)
 
