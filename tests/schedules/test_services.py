@@ -140,3 +140,20 @@ def test_the_dispatcher_periodic_task_exists_and_ticks_every_few_seconds(db):
     assert task.task == "schedules.dispatch_due"
     assert task.enabled
     assert task.interval.period == "seconds" and task.interval.every <= 10
+
+
+def test_the_dispatcher_task_runs_what_is_due_now(report):
+    from django.utils import timezone
+
+    from schedules.tasks import dispatch_due_schedules
+
+    schedule = make_schedule(
+        report=report,
+        cron_expression="0 9 * * *",
+        timezone="UTC",
+        next_run_at=timezone.now().replace(microsecond=0),
+    )
+
+    assert dispatch_due_schedules.apply().get()["created"] == 1
+    assert dispatch_due_schedules.apply().get()["created"] == 0
+    assert ReportExecution.objects.filter(schedule=schedule).count() == 1
