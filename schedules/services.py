@@ -658,6 +658,8 @@ def _insert_executions(rows: list[tuple]) -> list[tuple]:
     """
     if not rows:
         return []
+    if connection.vendor != "postgresql":
+        return _insert_executions_portable(rows)
     columns = ", ".join(name for name, _ in _RUN_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -698,8 +700,34 @@ def _insert_executions(rows: list[tuple]) -> list[tuple]:
     return inserted
 
 
+def _insert_executions_portable(rows: list[tuple]) -> list[tuple]:
+    """_insert_executions for the embedded SQLite database: the same rows through the ORM
+    (INSERT OR IGNORE against the same unique index), a statement per report for the counts."""
+    names = [name for name, _ in _RUN_COLUMNS]
+    executions = []
+    for row in rows:
+        fields = dict(zip(names, row, strict=True))
+        fields["parameters_snapshot"] = json.loads(fields["parameters_snapshot"])
+        executions.append(ReportExecution(triggered_by=TriggeredBy.SCHEDULE, **fields))
+    ReportExecution.objects.bulk_create(executions, ignore_conflicts=True)
+    inserted = ReportExecution.objects.filter(pk__in=[e.pk for e in executions]).values_list(
+        "pk", "instance_id", "status", "report_id"
+    )
+    new = []
+    for pk, instance_pk, status, report_pk in inserted:
+        ReportDefinition.objects.filter(pk=report_pk).update(
+            execution_count=F("execution_count") + 1, last_execution_id=pk
+        )
+        new.append((pk, instance_pk, status))
+    return new
+
+
 def _advance(advances: list[tuple[Any, datetime | None]]) -> None:
     if not advances:
+        return
+    if connection.vendor != "postgresql":
+        for pk, next_run_at in advances:
+            ReportSchedule.objects.filter(pk=pk).update(next_run_at=next_run_at)
         return
     with connection.cursor() as cursor:
         cursor.execute(
