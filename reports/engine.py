@@ -19,6 +19,7 @@ harm. Celery tasks (reports.tasks) are one-line wrappers around them.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
@@ -284,17 +285,40 @@ def _record_submitted(execution: ReportExecution, amc: AmcExecution) -> None:
         lease_expires_at=now + timedelta(seconds=delay) + _lease(),
     )
     if not moved:
-        # Cancelled while we were submitting: keep the id and stop it at AMC too.
-        ReportExecution.objects.filter(pk=execution.pk).update(amc_execution_id=amc.execution_id)
-        _enqueue("cancel_at_amc", execution.pk)
+        current = ReportExecution.objects.get(pk=execution.pk)
+        if current.amc_execution_id == amc.execution_id:
+            return  # a twin task recorded the same AMC execution first
+        if current.status == CANCELLED and not current.amc_execution_id:
+            # Cancelled while we were submitting: keep the id and stop it at AMC too.
+            ReportExecution.objects.filter(pk=execution.pk).update(
+                amc_execution_id=amc.execution_id
+            )
+            _enqueue("cancel_at_amc", execution.pk)
+        else:
+            # AMC runs another execution for this one already: stop this extra one.
+            logger.warning(
+                "execution %s: cancelling extra AMC execution %s",
+                execution.execution_id,
+                amc.execution_id,
+            )
+            with contextlib.suppress(AmcError):
+                client_for_instance(execution.instance).cancel_execution(
+                    execution.instance.instance_id, amc.execution_id
+                )
         return
     _enqueue("poll_execution", execution.pk, countdown=delay)
 
 
 def _reconcile_submit(execution: ReportExecution) -> None:
     """A submit whose outcome is unknown (worker died, 5xx): adopt AMC's execution or resend."""
-    if execution.lease_expires_at and execution.lease_expires_at > timezone.now():
-        return  # the submitting worker may still be at it
+    now = timezone.now()
+    reconciling = (
+        ReportExecution.objects.filter(pk=execution.pk, status=PENDING, amc_execution_id="")
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+        .update(lease_expires_at=now + _lease())
+    )
+    if not reconciling:
+        return  # the submitting worker, or another reconciler, is still at it
     client = client_for_instance(execution.instance)
     try:
         found = client.find_matching_executions(

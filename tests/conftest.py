@@ -1,6 +1,13 @@
 import os
 
 import pytest
+from rest_framework.test import APIClient
+
+from instances.models import AccessRole
+from reports import engine
+from reports.services.templates import upsert_catalogue
+from tests.factories.instances import AmcInstanceFactory, InstanceAccessFactory, UserFactory
+from tests.factories.reports import ReportDefinitionFactory
 
 pytest_plugins = ["tests.fixtures.workers", "tests.fixtures.simulator"]
 
@@ -19,3 +26,59 @@ def _test_settings(settings, tmp_path):
     """Stored results go to a per-test directory; passwords hash fast."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def analyst(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def instance(analyst):
+    """An instance the analyst may run reports on."""
+    return InstanceAccessFactory(user=analyst, role=AccessRole.ANALYST).instance
+
+
+@pytest.fixture
+def foreign_instance(db):
+    """An instance of another client that the analyst has no access to."""
+    return AmcInstanceFactory()
+
+
+@pytest.fixture
+def viewer(instance):
+    """A user with read-only access to the analyst's instance."""
+    return InstanceAccessFactory(instance=instance, role=AccessRole.VIEWER).user
+
+
+@pytest.fixture
+def api(analyst):
+    client = APIClient()
+    client.force_authenticate(analyst)
+    return client
+
+
+@pytest.fixture
+def catalogue(db):
+    return {template.template_id: template for template in upsert_catalogue()}
+
+
+@pytest.fixture
+def report(instance, analyst, catalogue):
+    return ReportDefinitionFactory(
+        instance=instance,
+        owner=analyst,
+        template=catalogue["campaign-performance-daily"],
+        parameters={"min_impressions": 10},
+    )
+
+
+@pytest.fixture
+def engine_tasks(monkeypatch):
+    """Engine follow-up tasks (start, poll, cancel at AMC) recorded instead of sent, for
+    service tests that stop at the engine's door (end-to-end tests use real workers)."""
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        engine, "_enqueue", lambda name, pk, countdown=0: sent.append((name, str(pk)))
+    )
+    return sent
