@@ -59,8 +59,8 @@ from reports.windows import today_in, window_for_days
 
 logger = logging.getLogger(__name__)
 
-#: Automatic retries of a failed segment wait base * 2^(attempt - 1) seconds, up to the max.
-RETRY_BASE_SECONDS = 30.0
+#: Automatic retries of a failed segment wait RECOMAMP_BACKFILL_RETRY_SECONDS * 2^(attempt - 1)
+#: seconds, up to the max.
 RETRY_MAX_SECONDS = 900.0
 #: Failed segments the collection's error message names (the rest are counted).
 NAMED_FAILURES = 10
@@ -337,7 +337,7 @@ def _fail_unstarted(segment: BackfillSegment, message: str) -> None:
 
 def retry_delay(attempts: int) -> float:
     """Backoff before the next automatic attempt, after `attempts` tries."""
-    base = float(getattr(settings, "RECOMAMP_BACKFILL_RETRY_SECONDS", RETRY_BASE_SECONDS))
+    base = settings.RECOMAMP_BACKFILL_RETRY_SECONDS
     return min(base * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS)
 
 

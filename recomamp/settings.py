@@ -234,3 +234,5 @@ RECOMAMP_RUNS_PER_USER_PER_MINUTE = int(os.environ.get("RECOMAMP_RUNS_PER_USER_P
 RECOMAMP_RUNS_PER_INSTANCE_PER_MINUTE = int(
     os.environ.get("RECOMAMP_RUNS_PER_INSTANCE_PER_MINUTE", "60")
 )
+# First automatic retry of a failed backfill segment, doubling up to 15 minutes.
+RECOMAMP_BACKFILL_RETRY_SECONDS = float(os.environ.get("RECOMAMP_BACKFILL_RETRY_SECONDS", "30"))

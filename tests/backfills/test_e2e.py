@@ -29,7 +29,7 @@ SQL = (
     "SELECT campaign, SUM(impressions) AS impressions FROM sponsored_ads_traffic "
     "WHERE impressions >= {{min_impressions}} GROUP BY campaign ORDER BY campaign"
 )
-WORKER_ENV = {"DJANGO_SETTINGS_MODULE": "tests.backfills.worker_settings"}
+WORKER_ENV = {"RECOMAMP_BACKFILL_RETRY_SECONDS": "0.5"}  # fast automatic retries
 TERMINAL = {
     CollectionStatus.COMPLETED,
     CollectionStatus.FAILED,

@@ -276,8 +276,8 @@ def test_every_segment_failing_fails_the_collection(report, analyst, engine_task
 
 
 def test_retry_backoff_doubles_up_to_a_limit():
-    assert services.retry_delay(1) == services.RETRY_BASE_SECONDS
-    assert services.retry_delay(2) == 2 * services.RETRY_BASE_SECONDS
+    assert services.retry_delay(1) == settings.RECOMAMP_BACKFILL_RETRY_SECONDS
+    assert services.retry_delay(2) == 2 * settings.RECOMAMP_BACKFILL_RETRY_SECONDS
     assert services.retry_delay(20) == services.RETRY_MAX_SECONDS
 
 
