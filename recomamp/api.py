@@ -9,7 +9,7 @@ import logging
 from datetime import UTC
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from django.http import Http404
 from django_filters import rest_framework as filters
 from rest_framework import exceptions, status
@@ -68,6 +68,21 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         return error_response(_flatten(detail), status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DataError):
+        # A value the database cannot hold (a NUL character, an out-of-range number) that
+        # reached a lookup: bad input, not a server error.
+        logger.info("Data error turned into 400: %s", exc)
+        return error_response(
+            [
+                FieldError(
+                    "non_field_errors",
+                    "invalid",
+                    "The request holds a value that cannot be stored or searched for "
+                    "(for example a NUL character).",
+                )
+            ],
+            status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, IntegrityError):
         # A constraint caught what validation did not (usually a race): a conflict, not a 500.
         logger.info("Integrity error turned into 409: %s", exc)

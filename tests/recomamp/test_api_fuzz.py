@@ -96,3 +96,18 @@ def test_write_endpoints_of_real_objects_refuse_malformed_bodies(body):
         )
         if response.status_code >= 400:
             assert all(e["field"] for e in response.json()["errors"])
+
+
+@pytest.mark.django_db
+def test_nul_characters_are_bad_input_not_a_server_error():
+    user = UserFactory()
+    instance = InstanceAccessFactory(user=user).instance
+    client = APIClient()
+    client.force_authenticate(user)
+    for method, url, body in [
+        ("post", "/api/reports/", {"name": "x", "template": "a\x00b", "instance": instance.id}),
+        ("get", "/api/executions/?report=rpt_\x00", None),
+        ("get", "/api/reports/rpt_ab%00cd12/", None),
+    ]:
+        response = getattr(client, method)(url, body, format="json")
+        assert 400 <= response.status_code < 500, (url, response.status_code)
