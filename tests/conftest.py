@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from instances.models import AccessRole
@@ -10,6 +11,12 @@ from tests.factories.instances import AmcInstanceFactory, InstanceAccessFactory,
 from tests.factories.reports import ReportDefinitionFactory
 
 pytest_plugins = ["tests.fixtures.workers", "tests.fixtures.simulator"]
+
+# In CI every property test draws the same examples on every run, so a result can be
+# reproduced; locally they explore anew each time.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
