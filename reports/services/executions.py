@@ -11,8 +11,8 @@ from django.utils import timezone
 from recomamp.errors import Conflict, FieldError, RateLimited, ValidationFailed
 from reports import engine
 from reports.models import ReportDefinition, ReportExecution, TriggeredBy
-from reports.parameters import DefinitionError, ParameterErrors, TemplateError, render_sql
-from reports.services.reports import count_execution, require_write
+from reports.parameters import ParameterEngineError, render_sql
+from reports.services.reports import count_execution, parameter_errors, require_write
 from reports.windows import TimeWindow, lookback_window, today_in, validate_window
 
 
@@ -33,14 +33,8 @@ def render_for_report(
             values=values,
             today=today_in(report.timezone),
         )
-    except ParameterErrors as exc:
-        raise ValidationFailed(
-            [FieldError(f"parameters.{e.field}", e.code, e.message) for e in exc.errors]
-        ) from None
-    except (DefinitionError, TemplateError) as exc:
-        raise ValidationFailed(
-            [FieldError("template", e.code, e.message) for e in exc.errors]
-        ) from None
+    except ParameterEngineError as exc:
+        raise parameter_errors(exc) from None
     return rendered.sql, rendered.parameters
 
 

@@ -10,12 +10,7 @@ from instances.models import AmcInstance
 from instances.selectors import can_write
 from recomamp.errors import FieldError, PermissionDenied, ValidationFailed
 from reports.models import AuditStep, QueryTemplate, ReportBuilderAudit, ReportDefinition
-from reports.parameters import (
-    DefinitionError,
-    ParameterErrors,
-    TemplateError,
-    validate_parameters,
-)
+from reports.parameters import ParameterEngineError, ParameterErrors, validate_parameters
 from reports.windows import today_in
 
 EDITABLE_FIELDS = {
@@ -51,15 +46,18 @@ def check_parameters(
         validate_parameters(
             definitions=template.parameter_definitions, values=parameters, today=today_in(tz_name)
         )
-    except ParameterErrors as exc:
-        raise ValidationFailed(
-            [FieldError(f"parameters.{e.field}", e.code, e.message) for e in exc.errors]
-        ) from None
-    except (DefinitionError, TemplateError) as exc:
-        raise ValidationFailed(
-            [FieldError("template", e.code, e.message) for e in exc.errors]
-        ) from None
+    except ParameterEngineError as exc:
+        raise parameter_errors(exc) from None
     return parameters
+
+
+def parameter_errors(exc: ParameterEngineError) -> ValidationFailed:
+    """The parameter engine's errors as a 400: bad values name `parameters.<field>`, a broken
+    template names `template`."""
+    field = "parameters.{}" if isinstance(exc, ParameterErrors) else "template"
+    return ValidationFailed(
+        [FieldError(field.format(e.field), e.code, e.message) for e in exc.errors]
+    )
 
 
 def record_audit(
