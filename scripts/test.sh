@@ -23,7 +23,7 @@ log "pytest"
 # about the tests, so keep them from burying pytest's summary line.
 set +e
 .venv/bin/python -m pytest "$@" 2>&1 |
-  grep -v -E '^(nanobind: |See https://nanobind| - leaked | - \.\.\. skipped remainder)'
+  grep --line-buffered -v -E '^(nanobind: |See https://nanobind| - leaked | - \.\.\. skipped remainder)'
 status=${PIPESTATUS[0]}
 set -e
 exit "$status"
