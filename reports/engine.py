@@ -25,7 +25,7 @@ import io
 import logging
 import tempfile
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files import File
@@ -661,9 +661,3 @@ def _enqueue(task_name: str, execution_pk, *, countdown: float = 0) -> None:
     transaction.on_commit(
         lambda: task.apply_async(args=[str(execution_pk)], countdown=max(countdown, 0) or None)
     )
-
-
-def due_for_poll(now: datetime | None = None):
-    """Running executions whose next poll time has passed (for dashboards of the engine)."""
-    now = now or timezone.now()
-    return ReportExecution.objects.filter(status=RUNNING, next_poll_at__lte=now)
