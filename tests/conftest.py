@@ -7,8 +7,13 @@ from rest_framework.test import APIClient
 from instances.models import AccessRole
 from reports import engine
 from reports.services.templates import upsert_catalogue
-from tests.factories.instances import AmcInstanceFactory, InstanceAccessFactory, UserFactory
-from tests.factories.reports import ReportDefinitionFactory
+from tests.factories.instances import (
+    AmcAccountFactory,
+    AmcInstanceFactory,
+    InstanceAccessFactory,
+    UserFactory,
+)
+from tests.factories.reports import QueryTemplateFactory, ReportDefinitionFactory
 
 pytest_plugins = ["tests.fixtures.workers", "tests.fixtures.simulator"]
 
@@ -89,3 +94,37 @@ def engine_tasks(monkeypatch):
         engine, "_enqueue", lambda name, pk, countdown=0: sent.append((name, str(pk)))
     )
     return sent
+
+
+@pytest.fixture
+def simulated_report(amc_sim):
+    """`simulated_report(sql=, cap=, simulator_limit=, pending=, running=, **faults)`: a report on
+    a fresh instance whose account points at the simulator, registered there with its own
+    latencies, concurrency limit and faults."""
+
+    def make(*, sql, cap, simulator_limit=10, pending=0.3, running=0.7, **faults):
+        account = AmcAccountFactory(
+            api_base_url=amc_sim.url,
+            token_url=f"{amc_sim.url}/auth/o2/token",
+            lwa_refresh_token="Atzr|test-refresh-token",
+        )
+        instance = AmcInstanceFactory(account=account, concurrency_cap=cap)
+        amc_sim.add_instance(
+            instance.instance_id,
+            advertiser_id=account.account_id,
+            marketplace_id=account.marketplace_id,
+            seed=1,
+            concurrency_limit=simulator_limit,
+            pending_seconds=pending,
+            running_seconds=running,
+        )
+        if faults:
+            amc_sim.set_faults(instance.instance_id, **faults)
+        return ReportDefinitionFactory(
+            template=QueryTemplateFactory(sql_query=sql),
+            instance=instance,
+            owner=UserFactory(is_superuser=True),
+            parameters={"min_impressions": 0},
+        )
+
+    return make

@@ -19,8 +19,6 @@ from recomamp.celery import app as celery_app
 from reports import engine
 from reports.models import ExecutionStatus, ReportExecution
 from reports.windows import today_in
-from tests.factories.instances import AmcAccountFactory, AmcInstanceFactory, UserFactory
-from tests.factories.reports import QueryTemplateFactory, ReportDefinitionFactory
 from tests.fixtures.workers import ENGINE_ENV
 
 pytestmark = pytest.mark.slow
@@ -47,31 +45,13 @@ def e2e_settings(settings):
 
 
 @pytest.fixture
-def make_report(amc_sim, e2e_settings):
+def make_report(simulated_report, e2e_settings):
     """A report on a fresh instance with `cap`, registered with the simulator (whose own
     limit is set well above the cap, so that it measures the cap instead of enforcing it)."""
 
     def make(*, cap, pending=0.2, running=0.3):
-        account = AmcAccountFactory(
-            api_base_url=amc_sim.url,
-            token_url=f"{amc_sim.url}/auth/o2/token",
-            lwa_refresh_token="Atzr|backfill-test",
-        )
-        instance = AmcInstanceFactory(account=account, concurrency_cap=cap)
-        amc_sim.add_instance(
-            instance.instance_id,
-            advertiser_id=account.account_id,
-            marketplace_id=account.marketplace_id,
-            seed=1,
-            concurrency_limit=50,
-            pending_seconds=pending,
-            running_seconds=running,
-        )
-        return ReportDefinitionFactory(
-            template=QueryTemplateFactory(sql_query=SQL),
-            instance=instance,
-            owner=UserFactory(is_superuser=True),
-            parameters={"min_impressions": 0},
+        return simulated_report(
+            sql=SQL, cap=cap, simulator_limit=50, pending=pending, running=running
         )
 
     return make

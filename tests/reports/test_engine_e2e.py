@@ -11,8 +11,6 @@ from django.core.files.storage import default_storage
 from reports import engine
 from reports.models import ExecutionResultRow, ExecutionSlot, ExecutionStatus, ReportExecution
 from reports.services.executions import cancel_execution, run_report
-from tests.factories.instances import AmcAccountFactory, AmcInstanceFactory, UserFactory
-from tests.factories.reports import QueryTemplateFactory, ReportDefinitionFactory
 from tests.fixtures.workers import ENGINE_ENV
 
 pytestmark = pytest.mark.slow
@@ -36,32 +34,11 @@ def engine_settings(settings):
 
 
 @pytest.fixture
-def make_report(amc_sim, engine_settings):
+def make_report(simulated_report, engine_settings):
     """A report on a fresh instance registered with the simulator."""
 
     def make(*, cap=5, pending=0.3, running=0.7, sql=CAMPAIGN_SQL, **faults):
-        account = AmcAccountFactory(
-            api_base_url=amc_sim.url,
-            token_url=f"{amc_sim.url}/auth/o2/token",
-            lwa_refresh_token="Atzr|test-refresh-token",
-        )
-        instance = AmcInstanceFactory(account=account, concurrency_cap=cap)
-        amc_sim.add_instance(
-            instance.instance_id,
-            advertiser_id=account.account_id,
-            marketplace_id=account.marketplace_id,
-            seed=1,
-            concurrency_limit=10,
-            pending_seconds=pending,
-            running_seconds=running,
-        )
-        if faults:
-            amc_sim.set_faults(instance.instance_id, **faults)
-        template = QueryTemplateFactory(sql_query=sql)
-        owner = UserFactory(is_superuser=True)
-        return ReportDefinitionFactory(
-            template=template, instance=instance, owner=owner, parameters={"min_impressions": 0}
-        )
+        return simulated_report(sql=sql, cap=cap, pending=pending, running=running, **faults)
 
     return make
 
