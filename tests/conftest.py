@@ -15,7 +15,7 @@ from tests.factories.instances import (
 )
 from tests.factories.reports import QueryTemplateFactory, ReportDefinitionFactory
 
-pytest_plugins = ["tests.fixtures.workers", "tests.fixtures.simulator"]
+pytest_plugins = ["tests.fixtures.workers", "tests.fixtures.simulator", "tests.fixtures.browser"]
 
 # In CI every property test draws the same examples on every run, so a result can be
 # reproduced; locally they explore anew each time.

@@ -19,6 +19,21 @@ install_servers() {
     pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   fi
   command -v redis-server >/dev/null || apt_install redis-server
+  install_test_packages
+}
+
+# What the page and export tests need: Debian's Chromium and its driver (never a downloaded
+# browser), and pango with a font for PDF rendering.
+TEST_PACKAGES=(chromium chromium-driver libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+  fonts-dejavu-core)
+
+install_test_packages() {
+  local missing=()
+  for package in "${TEST_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" ||
+      missing+=("$package")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 
 # PostgreSQL refuses to run as root: run it as the postgres user when we are root.
