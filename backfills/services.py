@@ -179,10 +179,33 @@ def create_backfill(
 def start_backfill(*, collection: ReportDataCollection, user) -> ReportDataCollection:
     require_write(user=user, instance=collection.report.instance)
     with transaction.atomic():
+        before = _audit_state(collection)
         if not _start(collection):
             raise Conflict(f"The backfill is already {collection.status}.", field="status")
+        _audit_change(collection, user=user, action="backfill started", before=before)
     collection.refresh_from_db()
     return collection
+
+
+def _audit_state(collection: ReportDataCollection) -> dict:
+    return {
+        "collection": str(collection.pk),
+        "status": collection.status,
+        "lookback_config": collection.lookback_config,
+        "segmentation_config": collection.segmentation_config,
+    }
+
+
+def _audit_change(collection: ReportDataCollection, *, user, action: str, before: dict) -> None:
+    collection.refresh_from_db(fields=["status"])
+    record_audit(
+        report=collection.report,
+        user=user,
+        step=AuditStep.CHANGE,
+        action=action,
+        configuration=_audit_state(collection),
+        before=before,
+    )
 
 
 def _start(collection: ReportDataCollection) -> bool:
@@ -466,6 +489,7 @@ def retry_failed(*, collection: ReportDataCollection, user) -> int:
         locked = _lock(collection.pk)
         if locked.status == CollectionStatus.CANCELLED:
             raise Conflict("The backfill was cancelled.", field="status")
+        before = _audit_state(locked)
         retried = locked.segments.filter(status=SegmentStatus.FAILED).update(
             status=SegmentStatus.PENDING,
             attempts=0,
@@ -484,6 +508,7 @@ def retry_failed(*, collection: ReportDataCollection, user) -> int:
                 status=CollectionStatus.IN_PROGRESS, completed_at=None
             )
         refresh_collection(locked)
+        _audit_change(locked, user=user, action="backfill failed segments retried", before=before)
         _release_after_commit(locked.pk)
     collection.refresh_from_db()
     return retried
@@ -496,6 +521,7 @@ def cancel_backfill(*, collection: ReportDataCollection, user) -> ReportDataColl
         locked = _lock(collection.pk)
         if locked.status in TERMINAL_COLLECTION_STATUSES:
             raise Conflict(f"The backfill is already {locked.status}.", field="status")
+        before = _audit_state(locked)
         locked.status = CollectionStatus.CANCELLED
         ReportDataCollection.objects.filter(pk=locked.pk).update(status=CollectionStatus.CANCELLED)
         locked.segments.filter(status=SegmentStatus.PENDING).update(
@@ -504,6 +530,7 @@ def cancel_backfill(*, collection: ReportDataCollection, user) -> ReportDataColl
             updated_at=timezone.now(),
         )
         refresh_collection(locked)
+        _audit_change(locked, user=user, action="backfill cancelled", before=before)
     _cancel_running(collection.pk)
     collection.refresh_from_db()
     return collection

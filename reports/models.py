@@ -351,6 +351,7 @@ class AuditStep(models.TextChoices):
     REVIEW = "review", "Review"
     SUBMIT = "submit", "Submit"
     CHANGE = "change", "Change"
+    RUN = "run", "Run request"
 
 
 class ReportBuilderAudit(models.Model):
@@ -372,7 +373,18 @@ class ReportBuilderAudit(models.Model):
     )
     step = models.CharField(max_length=12, choices=AuditStep.choices)
     action = models.CharField(max_length=100)
-    configuration = models.JSONField(default=dict, blank=True)
+    configuration_before = models.JSONField(
+        null=True, blank=True, help_text="The configuration before the change (none on create)."
+    )
+    configuration = models.JSONField(
+        default=dict, blank=True, help_text="The configuration after the step or change."
+    )
+    draft_id = models.UUIDField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="The builder walk this step belongs to; its rows join the report on submit.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -390,3 +402,77 @@ class ReportBuilderAudit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step}: {self.action}"
+
+
+class BuilderSubmission(models.Model):
+    """An idempotency key of the builder's submit: the same key gives the same report.
+
+    The unique (user, key) row is inserted in the submit's transaction, so two clicks racing
+    with one key wait for each other and the second finds the first one's report.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
+    report = models.ForeignKey(
+        ReportDefinition, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    response = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "report_builder_submissions"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="report_builder_submission_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} -> {self.report_id}"
+
+
+class ReportBuilderActivity(models.Model):
+    """The original's `report_builder_activity` view: audit rows with user and report.
+
+    A database view (migration 0005), read-only; narrow it with restrict_to_user.
+    """
+
+    id = models.UUIDField(primary_key=True)
+    created_at = models.DateTimeField()
+    step = models.CharField(max_length=12, choices=AuditStep.choices)
+    action = models.CharField(max_length=100)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        db_constraint=False,
+        related_name="+",
+    )
+    username = models.CharField(max_length=150, null=True)  # noqa: DJ001 (a LEFT JOIN)
+    report = models.ForeignKey(
+        ReportDefinition,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        db_constraint=False,
+        related_name="+",
+    )
+    report_ref = models.CharField(max_length=12)
+    report_name = models.CharField(max_length=200, null=True)  # noqa: DJ001
+    instance = models.ForeignKey(
+        "instances.AmcInstance",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        db_constraint=False,
+        related_name="+",
+    )
+    template_ref = models.CharField(max_length=100, null=True)  # noqa: DJ001
+    draft_id = models.UUIDField(null=True)
+
+    class Meta:
+        managed = False
+        db_table = "report_builder_activity"
+        ordering = ["-created_at"]
+        verbose_name_plural = "report builder activity"
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.username}: {self.step} {self.action}"

@@ -280,23 +280,28 @@ def create_schedule(
     return schedule
 
 
-def _audit(schedule: ReportSchedule, *, user, action: str) -> None:
+def _audit(schedule: ReportSchedule, *, user, action: str, before: dict | None = None) -> None:
     record_audit(
         report=schedule.report,
         user=user,
         step=AuditStep.SCHEDULE,
         action=action,
-        configuration={
-            "schedule_id": schedule.schedule_id,
-            "schedule_type": schedule.schedule_type,
-            "cron_expression": schedule.cron_expression,
-            "timezone": schedule.timezone,
-            "schedule_config": schedule.schedule_config,
-            "default_parameters": schedule.default_parameters,
-            "is_paused": schedule.is_paused,
-            "is_active": schedule.is_active,
-        },
+        configuration=_audit_state(schedule),
+        before=before,
     )
+
+
+def _audit_state(schedule: ReportSchedule) -> dict[str, Any]:
+    return {
+        "schedule_id": schedule.schedule_id,
+        "schedule_type": schedule.schedule_type,
+        "cron_expression": schedule.cron_expression,
+        "timezone": schedule.timezone,
+        "schedule_config": schedule.schedule_config,
+        "default_parameters": schedule.default_parameters,
+        "is_paused": schedule.is_paused,
+        "is_active": schedule.is_active,
+    }
 
 
 def _locked(schedule: ReportSchedule) -> ReportSchedule:
@@ -325,6 +330,7 @@ def update_schedule(
     """Change a schedule; next_run_at is recomputed from now (effective at the next tick)."""
     require_write(user=user, instance=schedule.report.instance)
     locked = _locked(schedule)
+    before = _audit_state(locked)
     new_type = locked.schedule_type if schedule_type is _UNSET else schedule_type
     same_type = new_type == locked.schedule_type
     if timezone_name is _UNSET:
@@ -366,7 +372,7 @@ def update_schedule(
             "updated_at",
         ]
     )
-    _audit(locked, user=user, action="schedule changed")
+    _audit(locked, user=user, action="schedule changed", before=before)
     return locked
 
 
@@ -375,10 +381,11 @@ def pause_schedule(*, schedule: ReportSchedule, user) -> ReportSchedule:
     """Stop firing from the next tick on (idempotent)."""
     require_write(user=user, instance=schedule.report.instance)
     locked = _locked(schedule)
+    before = _audit_state(locked)
     if not locked.is_paused:
         locked.is_paused = True
         locked.save(update_fields=["is_paused", "updated_at"])
-        _audit(locked, user=user, action="schedule paused")
+        _audit(locked, user=user, action="schedule paused", before=before)
     return locked
 
 
@@ -387,13 +394,14 @@ def resume_schedule(*, schedule: ReportSchedule, user, now: datetime | None = No
     """Fire again from the next time after now: a paused period is never caught up."""
     require_write(user=user, instance=schedule.report.instance)
     locked = _locked(schedule)
+    before = _audit_state(locked)
     if locked.is_paused:
         locked.is_paused = False
         locked.next_run_at = _next_run(
             locked.cron_expression, locked.timezone, now or timezone.now()
         )
         locked.save(update_fields=["is_paused", "next_run_at", "updated_at"])
-        _audit(locked, user=user, action="schedule resumed")
+        _audit(locked, user=user, action="schedule resumed", before=before)
     return locked
 
 
@@ -402,10 +410,11 @@ def deactivate_schedule(*, schedule: ReportSchedule, user) -> ReportSchedule:
     """Delete for users: the row stays (inactive) so its run history keeps its schedule."""
     require_write(user=user, instance=schedule.report.instance)
     locked = _locked(schedule)
+    before = _audit_state(locked)
     locked.is_active = False
     locked.next_run_at = None
     locked.save(update_fields=["is_active", "next_run_at", "updated_at"])
-    _audit(locked, user=user, action="schedule deleted")
+    _audit(locked, user=user, action="schedule deleted", before=before)
     return locked
 
 

@@ -10,9 +10,14 @@ from django.utils import timezone
 
 from recomamp.errors import Conflict, FieldError, RateLimited, ValidationFailed
 from reports import engine
-from reports.models import ReportDefinition, ReportExecution, TriggeredBy
+from reports.models import AuditStep, ReportDefinition, ReportExecution, TriggeredBy
 from reports.parameters import ParameterEngineError, render_sql
-from reports.services.reports import count_execution, parameter_errors, require_write
+from reports.services.reports import (
+    count_execution,
+    parameter_errors,
+    record_audit,
+    require_write,
+)
 from reports.windows import TimeWindow, lookback_window, today_in, validate_window
 
 
@@ -120,13 +125,28 @@ def run_report(
     else:
         window = lookback_window(lookback_days=report.lookback_days, tz_name=report.timezone)
     check_rate_limits(report=report, user=user)
-    return create_execution(
-        report=report,
-        user=user,
-        triggered_by=triggered_by,
-        window=window,
-        parameters=parameters,
-    )
+    with transaction.atomic():
+        execution = create_execution(
+            report=report,
+            user=user,
+            triggered_by=triggered_by,
+            window=window,
+            parameters=parameters,
+        )
+        record_audit(
+            report=report,
+            user=user,
+            step=AuditStep.RUN,
+            action="run requested",
+            configuration={
+                "execution_id": execution.execution_id,
+                "triggered_by": triggered_by,
+                "parameters": parameters or {},
+                "time_window_start": window.start.isoformat(),
+                "time_window_end": window.end.isoformat(),
+            },
+        )
+    return execution
 
 
 def cancel_execution(*, execution: ReportExecution, user) -> ReportExecution:

@@ -61,15 +61,26 @@ def parameter_errors(exc: ParameterEngineError) -> ValidationFailed:
 
 
 def record_audit(
-    *, report: ReportDefinition | None, user, step: str, action: str, configuration: dict
+    *,
+    report: ReportDefinition | None,
+    user,
+    step: str,
+    action: str,
+    configuration: dict,
+    before: dict | None = None,
+    draft_id=None,
 ) -> ReportBuilderAudit:
+    """One row of the audit trail: `configuration` is the state after the step or change,
+    `before` the state it replaced (None when something is created)."""
     return ReportBuilderAudit.objects.create(
         report=report,
         report_ref=report.report_id if report else "",
-        user=user,
+        user=user if user is not None and user.is_authenticated else None,
         step=step,
         action=action,
+        configuration_before=before,
         configuration=configuration,
+        draft_id=draft_id,
     )
 
 
@@ -85,6 +96,7 @@ def create_report(
     timezone: str | None = None,
     lookback_days: int = 7,
     description: str = "",
+    draft_id=None,
 ) -> ReportDefinition:
     require_write(user=user, instance=instance)
     tz_name = validate_timezone(timezone or instance.time_zone)
@@ -105,7 +117,16 @@ def create_report(
         user=user,
         step=AuditStep.SUBMIT,
         action="report created",
-        configuration={"template": template.template_id, "parameters": parameters},
+        configuration={
+            "name": name,
+            "template": template.template_id,
+            "instance": str(instance.pk),
+            "parameters": parameters,
+            "frequency": frequency,
+            "timezone": tz_name,
+            "lookback_days": lookback_days,
+        },
+        draft_id=draft_id,
     )
     return report
 
@@ -135,7 +156,8 @@ def update_report(*, report: ReportDefinition, user, **changes) -> ReportDefinit
         user=user,
         step=AuditStep.CHANGE,
         action="report changed",
-        configuration={"before": before, "after": changes},
+        configuration=changes,
+        before=before,
     )
     return report
 
@@ -144,6 +166,9 @@ def update_report(*, report: ReportDefinition, user, **changes) -> ReportDefinit
 def set_report_active(*, report: ReportDefinition, user, active: bool) -> ReportDefinition:
     """Deactivating a report stops its schedule: the dispatcher skips inactive reports."""
     require_write(user=user, instance=report.instance)
+    was_active = ReportDefinition.objects.filter(pk=report.pk).values_list("is_active", flat=True)[
+        0
+    ]
     ReportDefinition.objects.filter(pk=report.pk).update(is_active=active)
     report.is_active = active
     record_audit(
@@ -151,7 +176,8 @@ def set_report_active(*, report: ReportDefinition, user, active: bool) -> Report
         user=user,
         step=AuditStep.CHANGE,
         action="report activated" if active else "report deactivated",
-        configuration={},
+        configuration={"is_active": active},
+        before={"is_active": was_active},
     )
     return report
 
@@ -164,7 +190,8 @@ def delete_report(*, report: ReportDefinition, user) -> None:
         user=user,
         step=AuditStep.CHANGE,
         action="report deleted",
-        configuration={"name": report.name},
+        configuration={},
+        before={"name": report.name, "parameters": report.parameters},
     )
     report.delete()
 
