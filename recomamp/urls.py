@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from backfills.api import BackfillViewSet
 from instances.api import InstanceViewSet
 from reports.api import ExecutionViewSet, ReportViewSet, TemplateViewSet
+from reports.builder.urls import api_urlpatterns as builder_api_urls
 from schedules.api import ScheduleViewSet
 
 router = DefaultRouter()
@@ -21,6 +22,7 @@ router.register("schedules", ScheduleViewSet, basename="schedule")
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/", include(builder_api_urls)),
     path("api/", include(router.urls)),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from reports.builder import api
+
+api_urlpatterns = [
+    path("builder/validate/", api.ValidateView.as_view(), name="builder-validate"),
+    path(
+        "builder/schedule-preview/",
+        api.SchedulePreviewView.as_view(),
+        name="builder-schedule-preview",
+    ),
+    path("builder/review/", api.ReviewView.as_view(), name="builder-review"),
+    path("builder/submit/", api.SubmitView.as_view(), name="builder-submit"),
+    path("reports/<str:report_id>/audit/", api.ReportAuditView.as_view(), name="report-audit"),
+]
