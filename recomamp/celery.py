@@ -9,3 +9,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recomamp.settings")
 app = Celery("recomamp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Task modules below an app's top level.
+app.autodiscover_tasks(["dashboards.exports"])

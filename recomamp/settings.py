@@ -208,6 +208,12 @@ CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Renderers (WeasyPrint, PDFium, XlsxWriter) hold memory: their tasks go to a queue whose worker
+# recycles its processes (--max-tasks-per-child, --max-memory-per-child; see scripts/run.sh).
+CELERY_TASK_ROUTES = {
+    "dashboards.exports.build_export": {"queue": "exports"},
+    "schedules.deliver_scheduled_run": {"queue": "exports"},
+}
 
 LOGGING = {
     "version": 1,
@@ -236,3 +242,32 @@ RECOMAMP_RUNS_PER_INSTANCE_PER_MINUTE = int(
 )
 # First automatic retry of a failed backfill segment, doubling up to 15 minutes.
 RECOMAMP_BACKFILL_RETRY_SECONDS = float(os.environ.get("RECOMAMP_BACKFILL_RETRY_SECONDS", "30"))
+
+# --- Exports and scheduled delivery --------------------------------------------------------
+# Export files are served until they expire; the hourly sweeper deletes them after.
+RECOMAMP_EXPORT_TTL_HOURS = float(os.environ.get("RECOMAMP_EXPORT_TTL_HOURS", "24"))
+RECOMAMP_EXPORT_STUCK_MINUTES = float(os.environ.get("RECOMAMP_EXPORT_STUCK_MINUTES", "30"))
+# Rows per table in a PDF (46 pages take ~7 s); CSV and Excel carry every row.
+RECOMAMP_EXPORT_PDF_MAX_TABLE_ROWS = int(
+    os.environ.get("RECOMAMP_EXPORT_PDF_MAX_TABLE_ROWS", "200")
+)
+# Links in emails and webhooks point here.
+RECOMAMP_PUBLIC_URL = os.environ.get("RECOMAMP_PUBLIC_URL", "http://127.0.0.1:8000")
+# The embedded default prints emails to the worker's log; production sets SMTP.
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "RecomAMP <reports@localhost>")
+# Webhooks go to https URLs only, except hosts listed here; an address that resolves to a
+# private, loopback or link-local network is refused unless explicitly allowed (tests, a
+# receiver on the same machine).
+RECOMAMP_WEBHOOK_ALLOWED_HOSTS = env_list("RECOMAMP_WEBHOOK_ALLOWED_HOSTS")
+RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool(
+    "RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False
+)
+RECOMAMP_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("RECOMAMP_WEBHOOK_TIMEOUT_SECONDS", "10"))

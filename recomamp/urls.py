@@ -6,6 +6,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from backfills.api import BackfillViewSet
+from dashboards.exports.api import DashboardExportView, ExportViewSet
 from instances.api import InstanceViewSet
 from reports.api import ExecutionViewSet, ReportViewSet, TemplateViewSet
 from reports.builder.urls import api_urlpatterns as builder_api_urls
@@ -18,11 +19,17 @@ router.register("reports", ReportViewSet, basename="report")
 router.register("executions", ExecutionViewSet, basename="execution")
 router.register("backfills", BackfillViewSet, basename="backfill")
 router.register("schedules", ScheduleViewSet, basename="schedule")
+router.register("exports", ExportViewSet, basename="export")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/", include(builder_api_urls)),
+    path(
+        "api/dashboards/<uuid:dashboard_id>/exports/",
+        DashboardExportView.as_view(),
+        name="dashboard-exports",
+    ),
     path("api/", include(router.urls)),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -45,6 +45,10 @@ for _ in $(seq 120); do
   sleep 0.5
 done
 start worker .venv/bin/celery -A recomamp worker --concurrency=4 --loglevel=INFO
+# Exports and deliveries render PDFs and workbooks: their own queue, and each process is
+# replaced after 20 tasks or 400 MB, so renderer memory never piles up.
+start exports-worker .venv/bin/celery -A recomamp worker -Q exports -n exports@%h --concurrency=1 \
+  --max-tasks-per-child=20 --max-memory-per-child=400000 --loglevel=INFO
 start beat .venv/bin/celery -A recomamp beat --loglevel=INFO
 start flower .venv/bin/celery -A recomamp flower --port="$flower_port" --address=127.0.0.1
 start web .venv/bin/gunicorn recomamp.wsgi --bind "127.0.0.1:$port" --workers 2 --threads 4

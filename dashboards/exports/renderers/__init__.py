@@ -1,0 +1,1 @@
+"""One renderer per format: content (and rows) in, a file out. No database writes."""
