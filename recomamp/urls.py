@@ -24,6 +24,7 @@ router.register("exports", ExportViewSet, basename="export")
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("builder/", include("reports.builder.urls", namespace="builder")),
     path("api/", include(builder_api_urls)),
     path(
         "api/dashboards/<uuid:dashboard_id>/exports/",

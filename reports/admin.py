@@ -1,10 +1,15 @@
 from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.html import format_html
 
 from instances.admin import InstanceScopedAdmin
 from recomamp.errors import DomainError
+from reports.forms import ReportAdminForm
 from reports.models import (
     ExecutionSlot,
     QueryTemplate,
+    ReportBuilderActivity,
     ReportBuilderAudit,
     ReportDefinition,
     ReportExecution,
@@ -42,8 +47,30 @@ class ExecutionInline(admin.TabularInline):
         return False
 
 
+class AuditInline(admin.TabularInline):
+    """The report's audit trail, oldest first: the builder walk, then every change and run."""
+
+    model = ReportBuilderAudit
+    fk_name = "report"
+    extra = 0
+    can_delete = False
+    ordering = ["created_at"]
+    fields = ["created_at", "user", "step", "action", "configuration_before", "configuration"]
+    readonly_fields = fields
+    verbose_name = "audit entry"
+    verbose_name_plural = "audit trail"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ReportDefinition)
 class ReportDefinitionAdmin(InstanceScopedAdmin):
+    form = ReportAdminForm
+    change_list_template = "admin/reports/reportdefinition/change_list.html"
     list_display = [
         "name",
         "report_id",
@@ -66,8 +93,26 @@ class ReportDefinitionAdmin(InstanceScopedAdmin):
         "updated_at",
     ]
     raw_id_fields = ["dashboard"]
-    inlines = [ExecutionInline]
+    inlines = [ExecutionInline, AuditInline]
     actions = ["run_now"]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """New reports are made in the builder (template, parameters, schedule, review)."""
+        return redirect("builder:picker")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The parameter form belongs to the report's template, which therefore stays.
+        readonly = [*super().get_readonly_fields(request, obj), "audit_trail"]
+        return [*readonly, "template"] if obj is not None else readonly
+
+    @admin.display(description="Audit trail")
+    def audit_trail(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        url = reverse("admin:reports_reportbuilderaudit_changelist")
+        return format_html(
+            '<a href="{}?q={}">All audit entries of this report</a>', url, obj.report_id
+        )
 
     @admin.action(description="Run now")
     def run_now(self, request, queryset):
@@ -128,13 +173,28 @@ class ExecutionSlotAdmin(InstanceScopedAdmin):
         return False
 
 
+class ReadOnlyAdmin(InstanceScopedAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ReportBuilderAudit)
-class ReportBuilderAuditAdmin(InstanceScopedAdmin):
+class ReportBuilderAuditAdmin(ReadOnlyAdmin):
+    """The audit trail as a filtered list (by step, time; search a report id or a user)."""
+
     instance_path = "report__instance"
-    list_display = ["created_at", "user", "step", "action", "report_ref"]
-    list_filter = ["step"]
-    list_select_related = ["user"]
-    search_fields = ["action", "report_ref", "user__username"]
+    list_display = ["created_at", "user", "step", "action", "report_link", "draft_id"]
+    list_filter = ["step", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["user", "report"]
+    search_fields = ["action", "report_ref", "user__username", "=draft_id"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
     readonly_fields = [
         "id",
         "report",
@@ -142,9 +202,25 @@ class ReportBuilderAuditAdmin(InstanceScopedAdmin):
         "user",
         "step",
         "action",
+        "configuration_before",
         "configuration",
+        "draft_id",
         "created_at",
     ]
 
-    def has_add_permission(self, request):
-        return False
+    @admin.display(description="Report", ordering="report_ref")
+    def report_link(self, obj):
+        if obj.report_id is None:
+            return obj.report_ref or "-"
+        url = reverse("admin:reports_reportdefinition_change", args=[obj.report_id])
+        return format_html('<a href="{}">{}</a>', url, obj.report_ref)
+
+
+@admin.register(ReportBuilderActivity)
+class ReportBuilderActivityAdmin(ReadOnlyAdmin):
+    """The report_builder_activity view: recent activity with user and report."""
+
+    list_display = ["created_at", "username", "step", "action", "report_ref", "report_name"]
+    list_filter = ["step"]
+    search_fields = ["username", "report_ref", "report_name", "action"]
+    date_hierarchy = "created_at"

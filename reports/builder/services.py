@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from backfills import services as backfill_services
 from instances.models import AmcInstance
-from instances.selectors import instances_for_user
+from instances.selectors import can_write, instances_for_user
 from recomamp.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from reports.models import (
     AuditStep,
@@ -103,6 +103,17 @@ def _audit(
         configuration=json.loads(json.dumps(configuration, default=str)),
         draft_id=draft_id,
     )
+
+
+def record_step(*, user, step: str, action: str, configuration: dict, draft_id=None):
+    """An audit row for a step that needs no other service (e.g. "run once" chosen)."""
+    return _audit(
+        user=user, step=step, action=action, configuration=configuration, draft_id=draft_id
+    )
+
+
+def can_submit(*, user, config: BuilderConfig) -> bool:
+    return can_write(user=user, instance=config.instance)
 
 
 # -- step 1: parameters ----------------------------------------------------------------------
