@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recomamp.settings")
 
@@ -11,3 +12,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Task modules below an app's top level.
 app.autodiscover_tasks(["dashboards.exports"])
+
+
+@setup_logging.connect
+def use_django_logging(**_kwargs) -> None:
+    """Workers and beat log like the web: the same format, context fields and redaction."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)

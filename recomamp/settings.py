@@ -9,6 +9,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from recomamp.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("RECOMAMP_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -50,9 +52,12 @@ INSTALLED_APPS = [
     "schedules",
     "backfills",
     "dashboards",
+    "operations",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -61,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "recomamp.urls"
@@ -97,6 +103,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Query counts and latencies per database for /metrics: django-prometheus wraps the backend.
+DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
+    "django.db.backends.", "django_prometheus.db.backends.", 1
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -215,14 +226,13 @@ CELERY_TASK_ROUTES = {
     "schedules.deliver_scheduled_run": {"queue": "exports"},
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# One JSON object a line with RECOMAMP_LOG_FORMAT=json (production); readable text otherwise.
+# Every line carries the execution/report/instance/schedule/backfill/task ids where known, and
+# secrets are scrubbed whatever logger wrote them (recomamp/logs.py).
+RECOMAMP_LOG_FORMAT = os.environ.get("RECOMAMP_LOG_FORMAT", "text")
+LOGGING = logging_config(
+    json_format=RECOMAMP_LOG_FORMAT == "json", level=os.environ.get("LOG_LEVEL", "INFO")
+)
 
 # --- Execution engine ----------------------------------------------------------------------
 # Seconds: first poll delay and its ceiling (exponential backoff between them).
@@ -271,3 +281,17 @@ RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool(
     "RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False
 )
 RECOMAMP_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("RECOMAMP_WEBHOOK_TIMEOUT_SECONDS", "10"))
+
+# --- Operations ----------------------------------------------------------------------------
+# /metrics answers this bearer token; with none set, loopback addresses only.
+RECOMAMP_METRICS_TOKEN = os.environ.get("RECOMAMP_METRICS_TOKEN", "")
+# /readyz: seconds a check may take, and how old the dispatcher's and sweeper's last run may be.
+RECOMAMP_READY_TIMEOUT = float(os.environ.get("RECOMAMP_READY_TIMEOUT", "2"))
+RECOMAMP_READY_MAX_TICK_AGE_SECONDS = float(
+    os.environ.get("RECOMAMP_READY_MAX_TICK_AGE_SECONDS", "300")
+)
+# Alerts: a schedule failing this many times in a row opens an incident (one alert, and one
+# recovery message when it next succeeds). A run is stuck past this many times its report's
+# usual duration.
+RECOMAMP_ALERT_AFTER_FAILURES = int(os.environ.get("RECOMAMP_ALERT_AFTER_FAILURES", "3"))
+RECOMAMP_STUCK_FACTOR = float(os.environ.get("RECOMAMP_STUCK_FACTOR", "3"))

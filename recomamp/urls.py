@@ -8,6 +8,8 @@ from rest_framework.routers import DefaultRouter
 from backfills.api import BackfillViewSet
 from dashboards.exports.api import DashboardExportView, ExportViewSet
 from instances.api import InstanceViewSet
+from operations import health, metrics, views
+from operations.api import AlertSubscriptionViewSet
 from reports.api import ExecutionViewSet, ReportViewSet, TemplateViewSet
 from reports.builder.urls import api_urlpatterns as builder_api_urls
 from schedules.api import ScheduleViewSet
@@ -20,9 +22,14 @@ router.register("executions", ExecutionViewSet, basename="execution")
 router.register("backfills", BackfillViewSet, basename="backfill")
 router.register("schedules", ScheduleViewSet, basename="schedule")
 router.register("exports", ExportViewSet, basename="export")
+router.register("alert-subscriptions", AlertSubscriptionViewSet, basename="alert-subscription")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
+    path("admin/status/", admin.site.admin_view(views.status_page), name="operations-status"),
     path("admin/", admin.site.urls),
     path("builder/", include("reports.builder.urls", namespace="builder")),
     path("api/", include(builder_api_urls)),

@@ -59,9 +59,9 @@ start_servers() {
 
   log "starting PostgreSQL on 127.0.0.1:$pg_port"
   run_pg "$pg_bin/initdb" -D "$work/pg/data" -U postgres --auth=trust -E UTF8 >/dev/null
-  run_pg "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w start -o \
-    "-h 127.0.0.1 -p $pg_port -k $work/pg -c fsync=off -c synchronous_commit=off \
-     -c full_page_writes=off -c max_connections=300" >/dev/null
+  pg_options="-h 127.0.0.1 -p $pg_port -k $work/pg -c fsync=off -c synchronous_commit=off \
+    -c full_page_writes=off -c max_connections=300"
+  run_pg "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w start -o "$pg_options" >/dev/null
   run_pg "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres recomamp
 
   log "starting Redis on 127.0.0.1:$redis_port"
@@ -76,4 +76,9 @@ start_servers() {
   export RECOMAMP_TEST_REDIS_PIDFILE="$work/redis.pid"
   export RECOMAMP_TEST_REDIS_DIR="$work"
   export RECOMAMP_VAR_DIR="$work/var"
+  # Readiness tests stop and start PostgreSQL with these.
+  export RECOMAMP_TEST_PG_CTL="$pg_bin/pg_ctl"
+  export RECOMAMP_TEST_PG_DATA="$work/pg/data"
+  export RECOMAMP_TEST_PG_LOG="$work/pg/log"
+  export RECOMAMP_TEST_PG_OPTIONS="$pg_options"
 }

@@ -1,0 +1,210 @@
+"""Prometheus metrics: requests and database (django-prometheus), and the domain, read from
+PostgreSQL at scrape time so every web, worker and beat process agrees on one truth.
+
+The endpoint (`/metrics`) answers a bearer token (`RECOMAMP_METRICS_TOKEN`) or, with no token
+configured, loopback addresses only. Celery's own metrics come from Flower's `/metrics`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+from collections import defaultdict
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, F, Min, Q
+from django.http import HttpResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+#: Buckets of AMC latency (submit to SUCCEEDED), seconds: AMC queries take seconds to hours.
+LATENCY_BUCKETS = (5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
+#: Finished executions and AMC errors are counted over this window (in-flight ones always).
+RECENT = timedelta(hours=24)
+
+
+class DomainCollector:
+    """Executions, slots, waiting runs, AMC latency and errors, dispatcher lag, backfills."""
+
+    def collect(self):
+        from backfills.models import BackfillSegment
+        from instances.models import AmcInstance
+        from reports.models import ExecutionSlot, ExecutionStatus, ReportExecution
+        from schedules.models import ReportSchedule
+
+        now = timezone.now()
+        since = now - RECENT
+        names = dict(AmcInstance.objects.values_list("pk", "instance_id"))
+        in_flight = [ExecutionStatus.PENDING, ExecutionStatus.RUNNING]
+
+        executions = GaugeMetricFamily(
+            "recomamp_executions",
+            "Executions by status and trigger: in flight now, or finished in the last 24 h.",
+            labels=["instance", "status", "triggered_by"],
+        )
+        rows = (
+            ReportExecution.objects.filter(Q(status__in=in_flight) | Q(created_at__gte=since))
+            .values("instance_id", "status", "triggered_by")
+            .annotate(n=Count("pk"))
+        )
+        for row in rows:
+            executions.add_metric(
+                [names.get(row["instance_id"], "?"), row["status"], row["triggered_by"]], row["n"]
+            )
+        yield executions
+
+        in_use = GaugeMetricFamily(
+            "recomamp_slots_in_use", "Concurrency slots held at AMC.", labels=["instance"]
+        )
+        cap = GaugeMetricFamily(
+            "recomamp_slots_cap", "The instance's concurrency cap.", labels=["instance"]
+        )
+        held = dict(
+            ExecutionSlot.objects.filter(execution__isnull=False)
+            .values("instance_id")
+            .annotate(n=Count("pk"))
+            .values_list("instance_id", "n")
+        )
+        for pk, instance_id, instance_cap in AmcInstance.objects.values_list(
+            "pk", "instance_id", "concurrency_cap"
+        ):
+            in_use.add_metric([instance_id], held.get(pk, 0))
+            cap.add_metric([instance_id], instance_cap)
+        yield in_use
+        yield cap
+
+        waiting = GaugeMetricFamily(
+            "recomamp_runs_waiting",
+            "Runs waiting for a slot of their instance.",
+            labels=["instance"],
+        )
+        for pk, n in (
+            ReportExecution.objects.filter(status=ExecutionStatus.PENDING, slot__isnull=True)
+            .values("instance_id")
+            .annotate(n=Count("pk"))
+            .values_list("instance_id", "n")
+        ):
+            waiting.add_metric([names.get(pk, "?")], n)
+        yield waiting
+
+        yield self._latency(names, since)
+        yield self._amc_errors(names, since)
+
+        lag = GaugeMetricFamily(
+            "recomamp_dispatcher_lag_seconds",
+            "Now minus the oldest due next_run_at of an active schedule (0 when none is due).",
+        )
+        oldest = ReportSchedule.objects.filter(
+            is_active=True, is_paused=False, next_run_at__lte=now
+        ).aggregate(oldest=Min("next_run_at"))["oldest"]
+        lag.add_metric([], (now - oldest).total_seconds() if oldest else 0.0)
+        yield lag
+
+        segments = GaugeMetricFamily(
+            "recomamp_backfill_segments",
+            "Segments of backfills created in the last 7 days, by status.",
+            labels=["instance", "status"],
+        )
+        for row in (
+            BackfillSegment.objects.filter(collection__created_at__gte=now - timedelta(days=7))
+            .values("status", instance_pk=F("collection__report__instance_id"))
+            .annotate(n=Count("pk"))
+        ):
+            segments.add_metric([names.get(row["instance_pk"], "?"), row["status"]], row["n"])
+        yield segments
+
+    def _latency(self, names, since) -> HistogramMetricFamily:
+        from reports.models import ExecutionStatus, ReportExecution
+
+        histogram = HistogramMetricFamily(
+            "recomamp_amc_latency_seconds",
+            "Time at AMC, from submit to SUCCEEDED, of runs completed in the last 24 h.",
+            labels=["instance"],
+        )
+        durations: dict[str, list[float]] = defaultdict(list)
+        for instance_pk, started, ended in ReportExecution.objects.filter(
+            status=ExecutionStatus.COMPLETED,
+            completed_at__gte=since,
+            started_at__isnull=False,
+        ).values_list("instance_id", "started_at", "completed_at"):
+            durations[names.get(instance_pk, "?")].append((ended - started).total_seconds())
+        for instance, values in sorted(durations.items()):
+            buckets = [
+                (str(bound), sum(1 for value in values if value <= bound))
+                for bound in LATENCY_BUCKETS
+            ]
+            buckets.append(("+Inf", len(values)))
+            histogram.add_metric([instance], buckets, sum_value=sum(values))
+        return histogram
+
+    def _amc_errors(self, names, since) -> GaugeMetricFamily:
+        from reports.models import ExecutionStatus, ReportExecution
+
+        errors = GaugeMetricFamily(
+            "recomamp_amc_errors",
+            "Runs that ended failed in the last 24 h, by kind of AMC error.",
+            labels=["instance", "kind"],
+        )
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        for instance_pk, details in ReportExecution.objects.filter(
+            status=ExecutionStatus.FAILED, completed_at__gte=since
+        ).values_list("instance_id", "error_details"):
+            counts[(names.get(instance_pk, "?"), error_kind(details or {}))] += 1
+        for (instance, kind), n in sorted(counts.items()):
+            errors.add_metric([instance, kind], n)
+        return errors
+
+
+def error_kind(details: dict) -> str:
+    """throttled (429), server (5xx), query (AMC refused or failed the SQL), auth, other."""
+    status = details.get("status")
+    code = str(details.get("code") or details.get("error_code") or "").lower()
+    if status == 429 or "throttl" in code:
+        return "throttled"
+    if isinstance(status, int) and status >= 500:
+        return "server"
+    if status in (401, 403) or "auth" in code or "token" in code:
+        return "auth"
+    if status in (400, 422) or details.get("validation_errors") or details.get("failure_reason"):
+        return "query"
+    return "other"
+
+
+_domain = DomainCollector()
+
+
+def registry() -> CollectorRegistry:
+    """The process metrics (or, under gunicorn, every worker's through the multiprocess
+    directory) plus the domain collector."""
+    out = CollectorRegistry(auto_describe=False)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(out)
+    else:
+        out.register(REGISTRY)
+    out.register(_domain)
+    return out
+
+
+def _allowed(request) -> bool:
+    token = settings.RECOMAMP_METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(given.encode(), token.encode())
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+
+
+@never_cache
+def metrics(request) -> HttpResponse:
+    if not _allowed(request):
+        return HttpResponse("forbidden\n", status=403, content_type="text/plain")
+    return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

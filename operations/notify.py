@@ -1,0 +1,120 @@
+"""Delivery of alerts: email through Django's backend, and a JSON POST to webhooks.
+
+The webhook body carries a Slack-compatible `text` beside the structured fields. A webhook
+URL must be https on a public address (see `check_webhook_url` for the settings that allow a
+receiver on a private network).
+Redirects are never followed, so a public URL cannot bounce a request inside.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+
+from operations.alerts import Change
+from operations.models import AlertChannel, AlertSubscription
+
+log = logging.getLogger(__name__)
+
+
+def check_webhook_url(url: str) -> None:
+    """Raises ValidationError unless the URL may receive alerts (checked on save and send):
+    https, or http to a host in RECOMAMP_WEBHOOK_ALLOWED_HOSTS; a public address unless
+    RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    listed = host in {h.lower() for h in settings.RECOMAMP_WEBHOOK_ALLOWED_HOSTS}
+    if not host or parts.scheme not in ("https", "http"):
+        raise ValidationError("Enter an https URL.")
+    if parts.scheme == "http" and not listed:
+        raise ValidationError("Webhooks must use https.")
+    if settings.RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 443)}
+    except OSError as exc:
+        raise ValidationError(f"The host {host} does not resolve.") from exc
+    for address in addresses:
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            raise ValidationError(f"The host {host} is not a public address.")
+
+
+def message(change: Change) -> tuple[str, str]:
+    incident = change.incident
+    label = incident.get_kind_display()
+    if change.event == "opened":
+        return f"[RecomAMP] {label}", incident.summary
+    return f"[RecomAMP] Recovered: {label}", f"Recovered: {incident.summary}"
+
+
+def recipients(change: Change) -> tuple[list[str], list[str]]:
+    """Email addresses (the report's owner and subscribers) and webhook URLs."""
+    incident = change.incident
+    emails: list[str] = []
+    webhooks: list[str] = []
+    if incident.report_id is None:
+        return emails, webhooks
+    owner_email = getattr(incident.report.owner, "email", "") if incident.report.owner_id else ""
+    if owner_email:
+        emails.append(owner_email)
+    for channel, target in AlertSubscription.objects.filter(
+        report_id=incident.report_id, is_active=True
+    ).values_list("channel", "target"):
+        (emails if channel == AlertChannel.EMAIL else webhooks).append(target)
+    return sorted(set(emails)), sorted(set(webhooks))
+
+
+def deliver(change: Change) -> dict[str, int]:
+    subject, body = message(change)
+    emails, webhooks = recipients(change)
+    sent = {"emails": 0, "webhooks": 0}
+    if emails:
+        sent["emails"] = send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, emails)
+    incident = change.incident
+    payload = {
+        "text": f"{subject}\n{body}",
+        "event": change.event,
+        "kind": incident.kind,
+        "summary": incident.summary,
+        "report_id": incident.report.report_id if incident.report_id else None,
+        "instance": incident.instance.instance_id,
+        "opened_at": incident.opened_at.isoformat(),
+        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+    }
+    for url in webhooks:
+        if post_webhook(url, payload):
+            sent["webhooks"] += 1
+    return sent
+
+
+def post_webhook(url: str, payload: dict) -> bool:
+    try:
+        check_webhook_url(url)
+    except ValidationError as exc:
+        log.warning("alert webhook refused: %s", exc.messages[0])
+        return False
+    session = requests.Session()
+    session.trust_env = False
+    try:
+        response = session.post(
+            url,
+            json=payload,
+            timeout=settings.RECOMAMP_WEBHOOK_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        log.warning("alert webhook failed: %s", type(exc).__name__)
+        return False
+    finally:
+        session.close()
+    if not 200 <= response.status_code < 300:
+        log.warning("alert webhook answered %s", response.status_code)
+        return False
+    return True
