@@ -48,6 +48,7 @@ def main() -> None:
             pending_seconds=0.2,
             running_seconds=0.3,
             runtime=RuntimeSettings(aggregation_threshold=5),
+            test_mode=True,
             instances=(
                 InstanceSettings(
                     "amcbenchthroughput",

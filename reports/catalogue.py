@@ -29,10 +29,10 @@ WITH traffic AS (
   GROUP BY campaign, campaign_id, event_date
 ),
 conversions AS (
-  SELECT campaign_id, CAST(traffic_event_dt AS DATE) AS event_date,
+  SELECT campaign_id, traffic_event_date AS event_date,
          SUM(purchases) AS purchases, SUM(product_sales) AS sales
   FROM amazon_attributed_events_by_traffic_time
-  GROUP BY campaign_id, CAST(traffic_event_dt AS DATE)
+  GROUP BY campaign_id, traffic_event_date
 )
 SELECT t.event_date, t.campaign, t.campaign_id, t.impressions, t.clicks,
        t.spend / 100000000.0 AS spend,
@@ -221,7 +221,7 @@ WITH touches AS (
   GROUP BY user_id, ad_product_type
 ),
 buyers AS (
-  SELECT user_id, MIN(conversion_event_dt) AS purchased_at
+  SELECT user_id, MIN(conversion_event_dt_utc) AS purchased_at
   FROM amazon_attributed_events_by_conversion_time
   WHERE purchases > 0
   GROUP BY user_id

@@ -9,19 +9,30 @@ STRING_AGG, RANDOM. The rest is below, in two forms:
 - TRANSLATIONS: DuckDB macros created on every query connection. The user's SQL is checked
   against them exactly as written, so DuckDB's compile errors point at the user's own lines
   and columns.
-- rewrite(): the few translations a macro cannot express, applied to the parsed query
-  (COLLECT(DISTINCT x) needs an aggregate, not a macro; TO_DATE with a Java date format needs
-  the format converted to strftime's while it is still a literal).
+- rewrite(): the translations a macro cannot express, applied to the parsed query:
+  COLLECT(DISTINCT x) needs an aggregate, not a macro; TO_DATE with a Java date format needs
+  the format converted to strftime's while it is still a literal; `a SIMILAR TO 'p'` is a
+  regular expression that matches ANYWHERE in `a` on AMC (DuckDB's SIMILAR TO must match the
+  whole string), so it becomes regexp_matches(a, 'p'); CUSTOM_PARAMETER('name') becomes the
+  typed literal sent in the execution request's `parameterValues` (a list inside `IN (...)`
+  becomes its items).
+- preprocess(): `FROM TABLE(EXTEND_TIME_WINDOW('table', 'P30D', 'P0D'))` (AMC's instructional
+  form: the table, then ISO-8601 durations that move the window's start back and its end
+  forward) becomes a per-query view of that table over the extended window, before parsing.
 
-Not translated (a query using them fails to compile with DuckDB's message): NAMED_ROW,
-EXTEND_TIME_WINDOW, EXPLODE, STR_TO_MAP, FORMAT, JSON_SERIALIZE, FROM_/TO_VARBINARY.
+Refused at submit with an error naming the function (UNSUPPORTED_FUNCTIONS): NAMED_ROW,
+EXPLODE, STR_TO_MAP, JSON_SERIALIZE, FROM_/TO_VARBINARY, and any other table function in
+TABLE(...). A function neither AMC nor DuckDB knows fails to compile, named the same way.
+
+AMC's privacy rules (check_privacy), refused at submit: a final output column that is
+`user_id` (directly or with DISTINCT), `SELECT *` (or `t.*`) anywhere, and RIGHT JOIN.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import sqlglot
@@ -93,6 +104,19 @@ TRANSLATIONS: tuple[Translation, ...] = (
 )
 
 
+# AMC functions the simulator cannot run: refused at submit, naming the function.
+UNSUPPORTED_FUNCTIONS = (
+    "NAMED_ROW",
+    "EXPLODE",
+    "STR_TO_MAP",
+    "STRTOMAP",
+    "JSON_SERIALIZE",
+    "FROM_VARBINARY",
+    "TO_VARBINARY",
+)
+EXTENDED_VIEW_PREFIX = "__amc_extended_"
+
+
 class QueryRejected(Exception):
     """The query cannot run: `message` is the summary, `details` the useful text."""
 
@@ -149,12 +173,18 @@ def parse(sql: str) -> exp.Query:
     return statement
 
 
-def rewrite(statement: exp.Query) -> exp.Query:
+def rewrite(statement: exp.Query, parameter_values: dict | None = None) -> exp.Query:
     """Translations a macro cannot do, on a copy of the parsed query."""
     statement = statement.copy()
+    for similar in list(statement.find_all(exp.SimilarTo)):
+        similar.replace(
+            exp.Anonymous(this="REGEXP_MATCHES", expressions=[similar.this, similar.expression])
+        )
     for call in list(statement.find_all(exp.Anonymous)):
         name = str(call.name).upper()
-        if name == "COLLECT":
+        if name == "CUSTOM_PARAMETER":
+            _substitute_parameter(call, parameter_values or {})
+        elif name == "COLLECT":
             call.replace(exp.Anonymous(this="LIST", expressions=call.expressions))
         elif name == "TO_DATE" and len(call.expressions) == 2:
             value, fmt = call.expressions
@@ -164,6 +194,197 @@ def rewrite(statement: exp.Query) -> exp.Query:
                 )
                 call.replace(exp.Cast(this=parsed, to=exp.DataType.build("DATE")))
     return statement
+
+
+def custom_parameter_names(statement: exp.Expression) -> list[str]:
+    """The names a query reads with CUSTOM_PARAMETER('name'); refuses any other argument."""
+    names = []
+    for call in statement.find_all(exp.Anonymous):
+        if str(call.name).upper() != "CUSTOM_PARAMETER":
+            continue
+        args = call.expressions
+        if len(args) != 1 or not isinstance(args[0], exp.Literal) or not args[0].is_string:
+            raise QueryRejected(
+                "Invalid custom parameter",
+                f"{call.sql(READ_DIALECT)}: CUSTOM_PARAMETER takes one parameter name in quotes.",
+            )
+        names.append(args[0].name)
+    return names
+
+
+def check_parameter_values(statement: exp.Expression, parameter_values: dict) -> None:
+    missing = sorted(set(custom_parameter_names(statement)) - set(parameter_values))
+    if missing:
+        raise QueryRejected(
+            "Missing custom parameter value",
+            "No value was sent for "
+            + ", ".join(f"CUSTOM_PARAMETER('{name}')" for name in missing)
+            + ": send it in the execution request's parameterValues.",
+        )
+
+
+def _literal(value) -> exp.Expression:
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    if isinstance(value, list):
+        return exp.Array(expressions=[_literal(item) for item in value])
+    raise QueryRejected(
+        "Invalid custom parameter value",
+        f"{value!r}: a parameter value is a string, number, boolean, null or a list of them.",
+    )
+
+
+def _substitute_parameter(call: exp.Anonymous, parameter_values: dict) -> None:
+    (name_literal,) = call.expressions
+    value = parameter_values[name_literal.name]
+    parent = call.parent
+    if isinstance(value, list) and isinstance(parent, exp.In) and parent.expressions == [call]:
+        parent.set("expressions", [_literal(item) for item in value] or [exp.Null()])
+        return
+    call.replace(_literal(value))
+
+
+def check_supported(statement: exp.Expression) -> None:
+    """Refuse AMC functions the simulator cannot run, naming them."""
+    for node in statement.find_all(exp.Func):
+        name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).upper()
+        if name in UNSUPPORTED_FUNCTIONS:
+            raise QueryRejected(
+                f"Unsupported function {name}",
+                f"{name} is an AMC function this simulator does not support; the query "
+                "cannot be checked here.",
+            )
+
+
+def check_privacy(statement: exp.Query) -> None:
+    """AMC's privacy rules, checked at submit (QueryRejected with the rule broken)."""
+    for join in statement.find_all(exp.Join):
+        if str(join.args.get("side") or "").upper() == "RIGHT":
+            raise QueryRejected(
+                "RIGHT JOIN is not allowed",
+                "AMC does not support RIGHT JOIN: swap the tables and use LEFT JOIN.",
+            )
+    for select in statement.find_all(exp.Select):
+        source = select.args.get("from_")
+        if source is not None and isinstance(source.this, exp.Values):
+            continue  # a VALUES table (sqlglot reads `name (cols) AS (VALUES ...)` so)
+        for projection in select.expressions:
+            star = isinstance(projection, exp.Star) or (
+                isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
+            )
+            if star:
+                raise QueryRejected(
+                    "SELECT * is not allowed",
+                    f"{projection.sql(READ_DIALECT)}: AMC requires the columns to be listed "
+                    "explicitly.",
+                )
+    for branch in _output_selects(statement):
+        for projection in branch.expressions:
+            inner = projection.this if isinstance(projection, exp.Alias) else projection
+            direct = isinstance(inner, exp.Column) and inner.name.lower() == "user_id"
+            if direct or projection.alias_or_name.lower() == "user_id":
+                raise QueryRejected(
+                    "user_id cannot be output",
+                    "user_id may be used inside the query but not selected in its final "
+                    "output (directly or with DISTINCT); aggregate it, e.g. "
+                    "COUNT(DISTINCT user_id).",
+                )
+
+
+def _output_selects(query: exp.Expression) -> list[exp.Select]:
+    while isinstance(query, exp.Subquery):
+        query = query.this
+    if isinstance(query, exp.Select):
+        return [query]
+    if isinstance(query, exp.SetOperation):
+        return _output_selects(query.this) + _output_selects(query.expression)
+    return []
+
+
+# --- EXTEND_TIME_WINDOW and other table functions (before parsing) --------------------------
+
+_GAP = r"(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)*"  # whitespace and comments
+_QUOTED = r"(?:'([^']*)'|\"([^\"]*)\"|([A-Za-z_][A-Za-z0-9_]*))"
+_EXTEND = re.compile(
+    rf"\bTABLE{_GAP}\({_GAP}EXTEND_TIME_WINDOW{_GAP}\({_GAP}{_QUOTED}{_GAP},{_GAP}"
+    rf"'([^']*)'{_GAP},{_GAP}'([^']*)'{_GAP}\){_GAP}\)",
+    re.IGNORECASE | re.DOTALL,
+)
+_TABLE_FUNCTION = re.compile(rf"\bFROM{_GAP}TABLE{_GAP}\({_GAP}([A-Za-z_]\w*)", re.I | re.DOTALL)
+_DURATION = re.compile(
+    r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class ExtendedTable:
+    view: str  # the per-query view the query reads instead
+    table: str
+    before: timedelta  # the window's start moves back by this
+    after: timedelta  # and its end forward by this
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    sql: str
+    extended: tuple[ExtendedTable, ...]
+
+
+def _duration(text: str, argument: str) -> timedelta:
+    match = _DURATION.match(text.strip())
+    if not match or text.strip().upper() in ("P", "PT"):
+        raise QueryRejected(
+            "Invalid EXTEND_TIME_WINDOW argument",
+            f"{argument} '{text}' must be an ISO-8601 duration such as 'P30D' or 'PT12H'.",
+        )
+    weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def base_table(name: str) -> str:
+    """The AMC table behind a table name a query reads (an extended view's own table)."""
+    if name.startswith(EXTENDED_VIEW_PREFIX):
+        return name[len(EXTENDED_VIEW_PREFIX) :].split("__", 1)[1]
+    return name
+
+
+def preprocess(sql: str, tables) -> Preprocessed:
+    """Replace each TABLE(EXTEND_TIME_WINDOW(...)) by a view name; refuse other TABLE(...).
+
+    The replacement keeps the line count, so DuckDB's LINE n still points at the user's lines.
+    """
+    extended: list[ExtendedTable] = []
+
+    def replace(match: re.Match) -> str:
+        table = next(g for g in match.groups()[:3] if g is not None).lower()
+        if table not in tables:
+            raise QueryRejected(
+                "Invalid EXTEND_TIME_WINDOW argument",
+                f"'{table}' is not a table: EXTEND_TIME_WINDOW takes one of "
+                f"{', '.join(sorted(tables))}.",
+            )
+        before = _duration(match.group(4), "The start offset")
+        after = _duration(match.group(5), "The end offset")
+        view = f"{EXTENDED_VIEW_PREFIX}{len(extended) + 1}__{table}"
+        extended.append(ExtendedTable(view, table, before, after))
+        return view + "\n" * match.group(0).count("\n")
+
+    text = _EXTEND.sub(replace, sql)
+    other = _TABLE_FUNCTION.search(text)
+    if other:
+        name = other.group(1).upper()
+        raise QueryRejected(
+            f"Unsupported function {name}",
+            f"TABLE({name}(...)) is not supported: the only table function is "
+            "EXTEND_TIME_WINDOW('table', 'P<n>D', 'P<n>D').",
+        )
+    return Preprocessed(text, tuple(extended))
 
 
 _JAVA_TO_STRFTIME = (
@@ -206,6 +427,15 @@ def require_single_select(cur: duckdb.DuckDBPyConnection, sql: str) -> None:
         raise QueryRejected(
             "Only SELECT queries are allowed", f"The statement is a {kind}, not a SELECT."
         )
+
+
+_MISSING_FUNCTION = re.compile(r"Function with name (\w+) does not exist", re.IGNORECASE)
+
+
+def missing_function(error: str) -> str | None:
+    """The function DuckDB's compile error says does not exist, if that is the error."""
+    match = _MISSING_FUNCTION.search(error)
+    return match.group(1).upper() if match else None
 
 
 def check_compiles(cur: duckdb.DuckDBPyConnection, sql: str) -> str | None:

@@ -16,6 +16,7 @@ from .config import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_INSTANCES,
+    MIN_AGGREGATION_THRESHOLD,
     InstanceSettings,
     RuntimeSettings,
     SimulatorConfig,
@@ -62,7 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_data_dir: Path | N
         "--threshold",
         type=int,
         default=100,
-        help="aggregation threshold in distinct users (default 100)",
+        help="aggregation threshold in distinct users (default 100, AMC's minimum)",
+    )
+    parser.add_argument(
+        "--test-mode",
+        action="store_true",
+        help="allow an aggregation threshold below AMC's minimum (for small test datasets)",
     )
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
@@ -104,12 +110,18 @@ def config_from(options: dict) -> SimulatorConfig:
         ),
         pregenerate=False,
         allow_remote_control=options["allow_remote_control"],
+        test_mode=bool(options.get("test_mode")),
     )
 
 
 def run(options: dict, out=sys.stdout) -> None:
     """Build the server from parsed options, prepare the datasets and serve until stopped."""
     config = config_from(options)
+    if config.runtime.aggregation_threshold < MIN_AGGREGATION_THRESHOLD and not config.test_mode:
+        raise SystemExit(
+            f"--threshold {config.runtime.aggregation_threshold} is below AMC's minimum of "
+            f"{MIN_AGGREGATION_THRESHOLD}; add --test-mode to allow it"
+        )
     server = SimulatorServer(
         host=options["host"], port=options["port"], data_dir=options["data_dir"], config=config
     )

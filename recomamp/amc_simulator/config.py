@@ -21,7 +21,11 @@ says nothing. Each is implemented where noted; change it here first.
    DATA_LAG_DAYS before today; a window reaching past that runs and returns only the rows that
    exist (a window wholly inside the lag returns headers only). Nothing fails.
 7. Aggregation threshold (data_rules.py): an output row is dropped unless at least
-   `aggregation_threshold` distinct users stand behind it. Users are traced through CTEs,
+   `aggregation_threshold` distinct users stand behind it. The rows are dropped from the final
+   output after the whole query has run (window functions, ORDER BY and LIMIT included), so
+   ranks and running totals are those of the full result. The threshold cannot be set below
+   AMC's 100 (MIN_AGGREGATION_THRESHOLD) unless the simulator runs in test mode. Users are
+   traced through CTEs,
    subqueries and joins: an aggregating SELECT that can see `user_id` counts them with
    COUNT(DISTINCT user_id); one that cannot takes the largest count among the rows it
    aggregates; a join row takes the largest count of its sides; a row of a raw table is one
@@ -56,6 +60,8 @@ DEFAULT_MARKETPLACE_ID = "ATVPDKIKX0DER"
 RETENTION_DAYS = 425
 DATA_LAG_DAYS = 14
 AGGREGATION_THRESHOLD = 100
+# AMC's minimum; a lower threshold needs SimulatorConfig.test_mode (never the demo).
+MIN_AGGREGATION_THRESHOLD = 100
 CONCURRENCY_LIMIT = 10
 CONCURRENCY_RETRY_AFTER_SECONDS = 1
 THROTTLE_RETRY_AFTER_SECONDS = 1
@@ -217,6 +223,9 @@ class SimulatorConfig:
     pregenerate: bool = False
     # Control endpoints (/_simulator/...) answer loopback clients only unless this is set.
     allow_remote_control: bool = False
+    # Test mode: aggregation thresholds below AMC's minimum (MIN_AGGREGATION_THRESHOLD) are
+    # accepted, so that small test datasets return rows. The demo never sets it.
+    test_mode: bool = False
     signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
 

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 from sqlglot import exp
 
-from .amc_sql import timestamp_literal
+from .amc_sql import ExtendedTable, base_table, timestamp_literal
 from .dataset import RAW_SCHEMA, TABLES
 
 # table -> (column the time window applies to, columns that must be before the lag cut)
@@ -31,12 +31,12 @@ WINDOW_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "dsp_impressions": ("impression_dt_utc", ("impression_dt_utc",)),
     "dsp_clicks": ("click_dt_utc", ("click_dt_utc",)),
     "amazon_attributed_events_by_traffic_time": (
-        "traffic_event_dt",
-        ("traffic_event_dt", "conversion_event_dt"),
+        "traffic_event_dt_utc",
+        ("traffic_event_dt_utc", "conversion_event_dt_utc"),
     ),
     "amazon_attributed_events_by_conversion_time": (
-        "conversion_event_dt",
-        ("traffic_event_dt", "conversion_event_dt"),
+        "conversion_event_dt_utc",
+        ("traffic_event_dt_utc", "conversion_event_dt_utc"),
     ),
     "conversions": ("event_dt_utc", ("event_dt_utc",)),
 }
@@ -181,11 +181,21 @@ def visible_until(today: date, lag_days: int) -> datetime:
 
 
 def create_views(
-    cur: duckdb.DuckDBPyConnection, window: TimeWindow, *, today: date, lag_days: int
+    cur: duckdb.DuckDBPyConnection,
+    window: TimeWindow,
+    *,
+    today: date,
+    lag_days: int,
+    extended: tuple[ExtendedTable, ...] = (),
 ) -> None:
+    """The query's tables, and the EXTEND_TIME_WINDOW views it reads, as TEMP VIEWs."""
+    views = [(table, table, timedelta(0), timedelta(0)) for table in WINDOW_COLUMNS]
+    views += [(e.view, e.table, e.before, e.after) for e in extended]
     cut = timestamp_literal(visible_until(today, lag_days))
-    start, end = timestamp_literal(window.start_utc), timestamp_literal(window.end_utc)
-    for table, (window_column, lag_columns) in WINDOW_COLUMNS.items():
+    for view, table, before, after in views:
+        window_column, lag_columns = WINDOW_COLUMNS[table]
+        start = timestamp_literal(window.start_utc - before)
+        end = timestamp_literal(window.end_utc + after)
         if window.zulu:
             condition = "false"
         else:
@@ -195,7 +205,7 @@ def create_views(
             ] + [f"{column} < TIMESTAMP '{cut}'" for column in lag_columns]
             condition = " AND ".join(parts)
         cur.execute(
-            f"CREATE OR REPLACE TEMP VIEW {table} AS "
+            f"CREATE OR REPLACE TEMP VIEW {view} AS "
             f"SELECT * FROM {RAW_SCHEMA}.{table} WHERE {condition}"
         )
 
@@ -203,6 +213,8 @@ def create_views(
 # --- Aggregation threshold ------------------------------------------------------------------
 
 HIDDEN_PREFIX = "__amc_users_"
+# The users behind each output row, filtered on after the query has run (engine._write_csv).
+OUTPUT_USERS_COLUMN = HIDDEN_PREFIX + "output"
 # Aggregates that reach DuckDB as macros or under AMC names (sqlglot sees plain calls).
 _AGGREGATE_MACROS = {"COLLECT", "LIST", "PERCENTILE", "APPROX_PERCENTILE"}
 _TABLE_COLUMNS = {name: {column for column, _ in columns} for name, columns in TABLES.items()}
@@ -215,12 +227,22 @@ def is_hidden_column(name: str) -> bool:
 def apply_threshold(statement: exp.Query, threshold: int, *, outermost_only: bool = False) -> bool:
     """Rewrite `statement` in place so that output rows need `threshold` distinct users.
 
+    Each output SELECT gets a hidden column, OUTPUT_USERS_COLUMN, with the users behind its
+    row; the rows are filtered on it after the whole query (window functions, ORDER BY and
+    LIMIT included) has run, so a row's rank or running total does not depend on which other
+    rows survive. Only a UNION that removes duplicates (where an extra column would change
+    what is removed) is filtered inside, with HAVING/WHERE on each branch.
+
     Returns False when the query's rows cannot be traced to users (nothing was added).
     With `outermost_only`, only an outermost SELECT that sees `user_id` is thresholded (the
     fallback when the full rewrite does not bind).
     """
     lineage = _Lineage(statement)
     applied = False
+    top = statement
+    while isinstance(top, exp.Subquery):
+        top = top.this
+    as_column = not _removes_duplicates(top)
     for select in _branches(statement):
         if outermost_only:
             aliases = lineage.user_sources(select)
@@ -235,6 +257,10 @@ def apply_threshold(statement: exp.Query, threshold: int, *, outermost_only: boo
             users = lineage.users(select)
             if users is None:
                 continue
+        if as_column:
+            select.select(exp.alias_(users, OUTPUT_USERS_COLUMN), append=True, copy=False)
+            applied = True
+            continue
         condition = exp.GTE(this=users, expression=exp.Literal.number(threshold))
         if lineage.is_aggregated(select):
             select.having(condition, copy=False)
@@ -242,6 +268,16 @@ def apply_threshold(statement: exp.Query, threshold: int, *, outermost_only: boo
             select.where(condition, copy=False)
         applied = True
     return applied
+
+
+def _removes_duplicates(query: exp.Expression) -> bool:
+    if isinstance(query, exp.SetOperation):
+        return (
+            bool(query.args.get("distinct"))
+            or _removes_duplicates(query.this)
+            or _removes_duplicates(query.expression)
+        )
+    return False
 
 
 def _branches(query: exp.Expression) -> list[exp.Select]:
@@ -271,8 +307,8 @@ class _Lineage:
             name = item.name.lower()
             if not item.args.get("db") and name in self.ctes:
                 return "query", self.ctes[name]
-            if not item.args.get("db") and name in _TABLE_COLUMNS:
-                return "table", name
+            if not item.args.get("db") and base_table(name) in _TABLE_COLUMNS:
+                return "table", base_table(name)
             return "unknown", None
         if isinstance(item, exp.Subquery):
             return "query", item.this

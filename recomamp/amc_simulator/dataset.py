@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import random
 import threading
@@ -34,124 +35,19 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-SCHEMA_VERSION = 4
+from .schema import TABLE_COLUMNS
+
+SCHEMA_VERSION = 5
 RAW_SCHEMA = "amc_raw"
 ADVERTISER_TIMEZONE = "America/New_York"
 # 14 months ending on the anchor date; covers AMC's 425-day retention with a day to spare.
 DAYS = 427
 
-# Tables and columns exactly as AMC.md lists them, with their DuckDB types.
+# Tables and columns, with their DuckDB types, from schema.py (the one place they are declared).
 TABLES: dict[str, list[tuple[str, str]]] = {
-    "sponsored_ads_traffic": [
-        ("impressions", "BIGINT"),
-        ("clicks", "BIGINT"),
-        ("spend", "BIGINT"),
-        ("ad_product_type", "VARCHAR"),
-        ("advertiser", "VARCHAR"),
-        ("campaign", "VARCHAR"),
-        ("campaign_id", "BIGINT"),
-        ("ad_group", "VARCHAR"),
-        ("creative_asin", "VARCHAR"),
-        ("customer_search_term", "VARCHAR"),
-        ("targeting", "VARCHAR"),
-        ("match_type", "VARCHAR"),
-        ("placement_type", "VARCHAR"),
-        ("event_date", "DATE"),
-        ("event_dt", "TIMESTAMP"),
-        ("event_date_utc", "DATE"),
-        ("event_dt_utc", "TIMESTAMP"),
-        ("event_hour", "INTEGER"),
-        ("user_id", "VARCHAR"),
-        ("marketplace_name", "VARCHAR"),
-        ("currency_iso_code", "VARCHAR"),
-    ],
-    "dsp_impressions": [
-        ("impressions", "BIGINT"),
-        ("impression_cost", "BIGINT"),
-        ("total_cost", "BIGINT"),
-        ("advertiser", "VARCHAR"),
-        ("advertiser_id", "BIGINT"),
-        ("campaign", "VARCHAR"),
-        ("campaign_id", "BIGINT"),
-        ("line_item", "VARCHAR"),
-        ("line_item_id", "BIGINT"),
-        ("creative", "VARCHAR"),
-        ("creative_id", "BIGINT"),
-        ("creative_type", "VARCHAR"),
-        ("device_type", "VARCHAR"),
-        ("operating_system", "VARCHAR"),
-        ("environment_type", "VARCHAR"),
-        ("impression_date", "DATE"),
-        ("impression_dt", "TIMESTAMP"),
-        ("impression_dt_utc", "TIMESTAMP"),
-        ("impression_hour", "INTEGER"),
-        ("user_id", "VARCHAR"),
-        ("iso_country_code", "VARCHAR"),
-        ("supply_source", "VARCHAR"),
-    ],
-    "dsp_clicks": [
-        ("clicks", "BIGINT"),
-        ("click_cost", "BIGINT"),
-        ("campaign", "VARCHAR"),
-        ("campaign_id", "BIGINT"),
-        ("line_item", "VARCHAR"),
-        ("line_item_id", "BIGINT"),
-        ("click_date", "DATE"),
-        ("click_dt", "TIMESTAMP"),
-        ("click_dt_utc", "TIMESTAMP"),
-        ("impression_dt", "TIMESTAMP"),
-        ("user_id", "VARCHAR"),
-        ("device_type", "VARCHAR"),
-    ],
-    "amazon_attributed_events_by_traffic_time": [
-        ("ad_product_type", "VARCHAR"),
-        ("campaign", "VARCHAR"),
-        ("campaign_id", "BIGINT"),
-        ("line_item", "VARCHAR"),
-        ("tracked_asin", "VARCHAR"),
-        ("tracked_item", "VARCHAR"),
-        ("conversion_event_category", "VARCHAR"),
-        ("conversion_event_subtype", "VARCHAR"),
-        ("conversion_event_dt", "TIMESTAMP"),
-        ("traffic_event_dt", "TIMESTAMP"),
-        ("traffic_event_subtype", "VARCHAR"),
-        ("impressions", "BIGINT"),
-        ("clicks", "BIGINT"),
-        ("conversions", "BIGINT"),
-        ("purchases", "BIGINT"),
-        ("units_sold", "BIGINT"),
-        ("product_sales", "DECIMAL(12,2)"),
-        ("total_purchases", "BIGINT"),
-        ("total_product_sales", "DECIMAL(12,2)"),
-        ("new_to_brand", "BOOLEAN"),
-        ("new_to_brand_product_sales", "DECIMAL(12,2)"),
-        ("detail_page_view", "BIGINT"),
-        ("add_to_cart", "BIGINT"),
-        ("brand_halo_purchases", "BIGINT"),
-        ("brand_halo_product_sales", "DECIMAL(12,2)"),
-        ("user_id", "VARCHAR"),
-    ],
-    "conversions": [
-        ("conversion_id", "VARCHAR"),
-        ("event_type", "VARCHAR"),
-        ("event_category", "VARCHAR"),
-        ("event_subtype", "VARCHAR"),
-        ("event_dt_utc", "TIMESTAMP"),
-        ("event_date_utc", "DATE"),
-        ("tracked_asin", "VARCHAR"),
-        ("tracked_item", "VARCHAR"),
-        ("total_product_sales", "DECIMAL(12,2)"),
-        ("total_units_sold", "BIGINT"),
-        ("new_to_brand", "BOOLEAN"),
-        ("conversions", "BIGINT"),
-        ("user_id", "VARCHAR"),
-        ("marketplace_name", "VARCHAR"),
-    ],
+    table: [(column.name, column.type) for column in columns]
+    for table, columns in TABLE_COLUMNS.items()
 }
-# Same rows as the traffic-time table; the two differ in which time the window applies to.
-TABLES["amazon_attributed_events_by_conversion_time"] = TABLES[
-    "amazon_attributed_events_by_traffic_time"
-]
 
 
 @dataclass(frozen=True)
@@ -295,8 +191,8 @@ class CampaignSpec:
 # Per ad product: ad_product_type, click-through rate per impression, CPC and CPM in dollars,
 # whether impressions earn view-through conversions.
 AD_PRODUCTS = {
-    "sp": ("sponsored_products", 0.045, 1.9, None, False),
-    "sb": ("sponsored_brands", 0.03, 2.4, None, False),
+    "sp": ("sponsored_products", 0.025, 1.2, None, False),
+    "sb": ("sponsored_brands", 0.018, 1.6, None, False),
     "sbv": ("sponsored_brands", 0.02, None, 22.0, True),
     "sd": ("sponsored_display", 0.012, None, 18.0, True),
     "stv": ("sponsored_television", 0.004, None, 24.0, True),
@@ -549,6 +445,14 @@ def _u(seed: int, tag: str, *parts: str) -> str:
     keys = ", ".join(parts)
     # The tag enters as a number: hashing a string per row costs more than the row itself.
     return f"(hash({seed}, {zlib.crc32(tag.encode())}, {keys}) / 18446744073709551616.0)"
+
+
+def _delay(seed: int, tag: str, low: float, high: float, power: float) -> str:
+    """SQL for a long-tailed delay (an INTERVAL) from `low` to `high` seconds: log-uniform
+    bent by `power` (above 1, most delays are short and a few reach `high`)."""
+    u = _u(seed, tag, "campaign_idx", "day_idx", "slot", "k")
+    seconds = f"{low} * exp({math.log(high / low)!r} * pow({u}, {power}))"
+    return f"to_microseconds(CAST(1000000 * {seconds} AS BIGINT))"
 
 
 def _user_id(seed: int, column: str) -> str:
@@ -809,7 +713,10 @@ def _generate_into(
         SELECT impressions, clicks, spend, ad_product_type, '{advertiser}' AS advertiser,
                {L["campaign_names"]}[campaign_idx + 1] AS campaign,
                {L["campaign_ids"]}[campaign_idx + 1] AS campaign_id,
+               CAST({L["campaign_ids"]}[campaign_idx + 1] AS VARCHAR) AS campaign_id_string,
                {L["group_names"]}[ag + 1] AS ad_group,
+               CASE WHEN product IN ('sp', 'sb') THEN 'CPC' ELSE 'VCPM' END
+                 AS line_item_price_type,
                {L["asins"]}[asin + 1] AS creative_asin,
                CASE WHEN term IS NOT NULL THEN {L["terms"]}[term + 1] END AS customer_search_term,
                {L["group_targeting"]}[ag + 1] AS targeting,
@@ -829,7 +736,8 @@ def _generate_into(
                CAST(dt_utc AS DATE) AS event_date_utc, dt_utc AS event_dt_utc,
                CAST(hour(dt_local) AS INTEGER) AS event_hour,
                user_id,
-               'AMAZON.COM' AS marketplace_name, 'USD' AS currency_iso_code
+               'AMAZON.COM' AS marketplace_name, 'USD' AS currency_iso_code,
+               'US Dollar' AS currency_name
         FROM rows
         """,
     )
@@ -837,11 +745,15 @@ def _generate_into(
         con,
         "dsp_impressions",
         f"""
-        SELECT 1 AS impressions, imp_cost AS impression_cost,
-               CAST(round(imp_cost * 1.15) AS BIGINT) AS total_cost,
+        SELECT 1 AS impressions,
+               CAST(round(imp_cost / 1000.0) AS BIGINT) AS impression_cost,
+               CAST(round(imp_cost * 1.15 / 1000.0) AS BIGINT) AS total_cost,
+               CAST(round(imp_cost / 1.12) AS BIGINT) AS supply_cost,
+               imp_cost - CAST(round(imp_cost / 1.12) AS BIGINT) AS platform_fee,
                '{advertiser}' AS advertiser, {7_000_000 + s * 1000} AS advertiser_id,
                {L["campaign_names"]}[campaign_idx + 1] AS campaign,
                {L["campaign_ids"]}[campaign_idx + 1] AS campaign_id,
+               CAST({L["campaign_ids"]}[campaign_idx + 1] AS VARCHAR) AS campaign_id_string,
                {L["group_names"]}[ag + 1] AS line_item,
                {L["group_ids"]}[ag + 1] AS line_item_id,
                {L["creatives"]}[campaign_idx * 4 + (placement_roll % 4) + 1] AS creative,
@@ -855,11 +767,13 @@ def _generate_into(
                  AS operating_system,
                CASE WHEN placement_roll % 3 = 0 THEN 'Web' ELSE 'App' END AS environment_type,
                CAST(ts_local AS DATE) AS impression_date, ts_local AS impression_dt,
-               ts_utc AS impression_dt_utc, CAST(hour(ts_local) AS INTEGER) AS impression_hour,
+               CAST(ts_utc AS DATE) AS impression_date_utc, ts_utc AS impression_dt_utc,
+               CAST(hour(ts_local) AS INTEGER) AS impression_hour,
                user_id, 'US' AS iso_country_code,
                CASE WHEN placement_roll % 5 < 3 THEN 'Amazon Owned and Operated'
                     WHEN placement_roll % 5 = 3 THEN 'Amazon Publisher Services'
-                    ELSE 'Third-Party Exchange' END AS supply_source
+                    ELSE 'Third-Party Exchange' END AS supply_source,
+               'USD' AS currency_iso_code, 'US Dollar' AS currency_name
         FROM imps WHERE product = 'dsp'
         """,
     )
@@ -870,6 +784,7 @@ def _generate_into(
         SELECT 1 AS clicks, 0 AS click_cost,
                {L["campaign_names"]}[campaign_idx + 1] AS campaign,
                {L["campaign_ids"]}[campaign_idx + 1] AS campaign_id,
+               CAST({L["campaign_ids"]}[campaign_idx + 1] AS VARCHAR) AS campaign_id_string,
                {L["group_names"]}[ag + 1] AS line_item,
                {L["group_ids"]}[ag + 1] AS line_item_id,
                CAST(click_local AS DATE) AS click_date, click_local AS click_dt,
@@ -887,27 +802,23 @@ def _generate_into(
         CREATE TEMP TABLE chains AS
         WITH sources AS (
           SELECT campaign_idx, ad_product_type, user_idx, ag, asin, cvr_mult, day_idx, slot, k,
-                 click_local - (ts_local - ts_utc) AS traffic_dt, 'AD_CLICK' AS subtype,
-                 0.65 AS p_dpv, 0 AS impressions, 1 AS clicks
+                 click_local - (ts_local - ts_utc) AS traffic_dt, ts_local - ts_utc AS tz_offset,
+                 'AD_CLICK' AS subtype, 0.7 AS p_dpv, 0 AS impressions, 1 AS clicks
           FROM imps WHERE clicked
           UNION ALL
           SELECT campaign_idx, ad_product_type, user_idx, ag, asin, cvr_mult, day_idx, slot, k,
-                 ts_utc, 'AD_IMPRESSION', 0.008, 1, 0
+                 ts_utc, ts_local - ts_utc, 'AD_IMP', 0.003, 1, 0
           FROM imps WHERE view_through AND NOT clicked
         )
         SELECT *,
           {_u(s, "atc", "campaign_idx", "day_idx", "slot", "k")} < 0.55 AS carted,
           {_u(s, "pur", "campaign_idx", "day_idx", "slot", "k")} < LEAST(0.95, 0.7 * cvr_mult)
             AS bought,
-          traffic_dt + to_microseconds(CAST(1000000 * (5 + 3600
-            * -ln(1 - {_u(s, "d1", "campaign_idx", "day_idx", "slot", "k")})
-            * CASE WHEN subtype = 'AD_CLICK' THEN 0.1 ELSE 6 END) AS BIGINT)) AS dpv_dt,
-          to_microseconds(CAST(1000000 * (30 + 1800
-            * -ln(1 - {_u(s, "d2", "campaign_idx", "day_idx", "slot", "k")})) AS BIGINT))
-            AS atc_delay,
-          to_microseconds(CAST(1000000 * (60 + LEAST(86400 * 12, 3600 * 20
-            * -ln(1 - {_u(s, "d3", "campaign_idx", "day_idx", "slot", "k")}))) AS BIGINT))
-            AS pur_delay,
+          traffic_dt + CASE WHEN subtype = 'AD_CLICK'
+            THEN {_delay(s, "d1", 5, 14 * 86400, 2.5)}
+            ELSE {_delay(s, "d1", 60, 14 * 86400, 1.3)} END AS dpv_dt,
+          {_delay(s, "d2", 20, 3 * 86400, 2.0)} AS atc_delay,
+          {_delay(s, "d3", 30, 10 * 86400, 1.5)} AS pur_delay,
           {_u(s, "halo", "campaign_idx", "day_idx", "slot", "k")} < 0.22 AS halo,
           1 + CAST({_u(s, "un1", "campaign_idx", "day_idx", "slot", "k")} < 0.12 AS INTEGER)
             + CAST({_u(s, "un2", "campaign_idx", "day_idx", "slot", "k")} < 0.03 AS INTEGER)
@@ -923,29 +834,36 @@ def _generate_into(
         f"""
         CREATE TEMP TABLE attributed AS
         WITH steps AS (
-          SELECT *, 'detailPageView' AS step, 'website' AS category, dpv_dt AS conv_dt,
+          SELECT *, 'detailPageView' AS step, 'website' AS category,
+                 LEAST(traffic_dt + INTERVAL 14 DAY, dpv_dt) AS conv_dt,
                  chain_id || '-v' AS conversion_id
           FROM chains
           UNION ALL
-          SELECT *, 'shoppingCart', 'website', dpv_dt + atc_delay, chain_id || '-c'
+          SELECT *, 'shoppingCart', 'website',
+                 LEAST(traffic_dt + INTERVAL 14 DAY, dpv_dt + atc_delay), chain_id || '-c'
           FROM chains WHERE carted
           UNION ALL
-          SELECT *, 'order', 'purchase', dpv_dt + atc_delay + pur_delay, chain_id || '-o'
+          SELECT *, 'order', 'purchase',
+                 LEAST(traffic_dt + INTERVAL 14 DAY, dpv_dt + atc_delay + pur_delay),
+                 chain_id || '-o'
           FROM chains WHERE carted AND bought
         )
         SELECT ad_product_type, {L["campaign_names"]}[campaign_idx + 1] AS campaign,
                {L["campaign_ids"]}[campaign_idx + 1] AS campaign_id,
                {L["group_names"]}[ag + 1] AS line_item,
+               {L["group_ids"]}[ag + 1] AS line_item_id,
                CASE WHEN step = 'order' AND halo THEN {L["brand_asins"]}[halo_asin + 1]
                     ELSE {L["asins"]}[asin + 1] END AS tracked_asin,
                category AS conversion_event_category, step AS conversion_event_subtype,
-               conv_dt AS conversion_event_dt, traffic_dt AS traffic_event_dt,
+               conv_dt AS conversion_event_dt_utc, traffic_dt AS traffic_event_dt_utc, tz_offset,
                subtype AS traffic_event_subtype, impressions, clicks, 1 AS conversions,
                CASE WHEN step = 'order' AND NOT halo THEN 1 ELSE 0 END AS purchases,
                CASE WHEN step = 'order' AND NOT halo THEN units ELSE 0 END AS units_sold,
                CASE WHEN step = 'order' AND NOT halo THEN {L["prices"]}[asin + 1] * units
                     ELSE 0 END::DECIMAL(12,2) AS product_sales,
                CASE WHEN step = 'order' THEN 1 ELSE 0 END AS total_purchases,
+               CASE WHEN step = 'order' THEN units ELSE 0 END AS total_units_sold,
+               CASE WHEN step = 'order' AND halo THEN units ELSE 0 END AS brand_halo_units_sold,
                CASE WHEN step = 'order' THEN (CASE WHEN halo
                     THEN {L["brand_prices"]}[halo_asin + 1] ELSE {L["prices"]}[asin + 1] END)
                     * units ELSE 0 END::DECIMAL(12,2) AS total_product_sales,
@@ -982,7 +900,8 @@ def _generate_into(
         SELECT 'org-' || lower(to_hex(hash({s}, 'org', day_idx, slot))) AS conversion_id,
                CASE WHEN roll < 0.6 THEN 'detailPageView' WHEN roll < 0.85 THEN 'shoppingCart'
                     ELSE 'order' END AS step,
-               dt_utc, {L["brand_asins"]}[asin_idx + 1] AS tracked_asin,
+               dt_utc, to_hours(utc_offset) AS tz_offset,
+               {L["brand_asins"]}[asin_idx + 1] AS tracked_asin,
                CASE WHEN roll >= 0.85 THEN {L["brand_prices"]}[asin_idx + 1] * units
                     ELSE 0 END::DECIMAL(12,2) AS sales,
                CASE WHEN roll >= 0.85 THEN units ELSE 0 END AS units, user_idx
@@ -996,7 +915,7 @@ def _generate_into(
         f"""
         CREATE TEMP TABLE ntb AS
         WITH purchases AS (
-          SELECT conversion_id, user_idx, conversion_event_dt AS dt FROM attributed
+          SELECT conversion_id, user_idx, conversion_event_dt_utc AS dt FROM attributed
           WHERE step = 'order'
           UNION ALL
           SELECT conversion_id, user_idx, dt_utc FROM organic WHERE step = 'order'
@@ -1007,20 +926,24 @@ def _generate_into(
         FROM purchases
         """
     )
+    # Everything is generated in UTC; the advertiser-time columns add the traffic day's offset.
+    derived = {
+        "advertiser": f"'{advertiser}'",
+        "campaign_id_string": "CAST(a.campaign_id AS VARCHAR)",
+        "tracked_item": "a.tracked_asin",
+        "conversion_event_dt": "a.conversion_event_dt_utc + a.tz_offset",
+        "conversion_event_date": "CAST(a.conversion_event_dt_utc + a.tz_offset AS DATE)",
+        "traffic_event_dt": "a.traffic_event_dt_utc + a.tz_offset",
+        "traffic_event_date": "CAST(a.traffic_event_dt_utc + a.tz_offset AS DATE)",
+        "new_to_brand": "COALESCE(n.new_to_brand, false)",
+        "new_to_brand_product_sales": "CASE WHEN COALESCE(n.new_to_brand, false) "
+        "THEN a.product_sales ELSE 0 END",
+        "new_to_brand_total_product_sales": "CASE WHEN COALESCE(n.new_to_brand, false) "
+        "THEN a.total_product_sales ELSE 0 END",
+        "user_id": _user_id(s, "a.user_idx"),
+    }
     columns = [name for name, _ in TABLES["amazon_attributed_events_by_traffic_time"]]
-    select = ",\n".join(
-        "COALESCE(n.new_to_brand, false) AS new_to_brand"
-        if name == "new_to_brand"
-        else "CASE WHEN COALESCE(n.new_to_brand, false) THEN a.product_sales ELSE 0 END"
-        "::DECIMAL(12,2) AS new_to_brand_product_sales"
-        if name == "new_to_brand_product_sales"
-        else f"{_user_id(s, 'a.user_idx')} AS user_id"
-        if name == "user_id"
-        else "a.tracked_asin AS tracked_item"
-        if name == "tracked_item"
-        else f"a.{name}"
-        for name in columns
-    )
+    select = ",\n".join(f"{derived.get(name, 'a.' + name)} AS {name}" for name in columns)
     _create(
         con,
         "amazon_attributed_events_by_traffic_time",
@@ -1040,17 +963,19 @@ def _generate_into(
         "conversions",
         f"""
         WITH everything AS (
-          SELECT conversion_id, step, conversion_event_dt AS dt_utc, tracked_asin,
+          SELECT conversion_id, step, conversion_event_dt_utc AS dt_utc, tz_offset, tracked_asin,
                  total_product_sales AS sales, CASE WHEN step = 'order' THEN units ELSE 0 END
                  AS units, user_idx
           FROM attributed
           UNION ALL
-          SELECT conversion_id, step, dt_utc, tracked_asin, sales, units, user_idx FROM organic
+          SELECT conversion_id, step, dt_utc, tz_offset, tracked_asin, sales, units, user_idx
+          FROM organic
         )
         SELECT e.conversion_id,
                CASE WHEN step = 'order' THEN 'Purchase' ELSE 'Website' END AS event_type,
                CASE WHEN step = 'order' THEN 'purchase' ELSE 'website' END AS event_category,
-               step AS event_subtype, dt_utc AS event_dt_utc,
+               step AS event_subtype, CAST(dt_utc + tz_offset AS DATE) AS event_date,
+               dt_utc + tz_offset AS event_dt, dt_utc AS event_dt_utc,
                CAST(dt_utc AS DATE) AS event_date_utc, tracked_asin,
                tracked_asin AS tracked_item, sales AS total_product_sales,
                units AS total_units_sold, COALESCE(n.new_to_brand, false) AS new_to_brand,

@@ -29,6 +29,7 @@ from .auth import TokenStore, UrlSigner
 from .config import (
     CONCURRENCY_RETRY_AFTER_SECONDS,
     MAX_RESULT_ROWS,
+    MIN_AGGREGATION_THRESHOLD,
     THROTTLE_RETRY_AFTER_SECONDS,
     Faults,
     InstanceSettings,
@@ -111,6 +112,7 @@ class Execution:
     validation_errors: tuple[str, ...] = ()
     row_count: int | None = None
     threshold_mode: str | None = None  # how the aggregation threshold was applied
+    parameter_values: dict = field(default_factory=dict)  # for CUSTOM_PARAMETER('name')
     cancel_event: threading.Event = field(default_factory=threading.Event)
     cursor: duckdb.DuckDBPyConnection | None = None
 
@@ -144,7 +146,7 @@ class Execution:
             "ignoreDataGaps": False,
             "disableAggregationControls": False,
             "workflowExecutionTimeoutSeconds": 21600,
-            "parameterValues": {},
+            "parameterValues": dict(self.parameter_values),
             "sqlQuery": self.sql,
             "workflow": {"sqlQuery": self.sql},
         }
@@ -249,12 +251,23 @@ class Simulator:
         self.requests_total = 0
         self.requests_by_route: Counter = Counter()
         self.requests_by_status: Counter = Counter()
+        self._check_threshold(config.runtime.aggregation_threshold)
         for settings in config.instances:
             self.add_instance(settings)
 
     # --- instances, faults, runtime settings -----------------------------------------------
 
+    def _check_threshold(self, threshold: int | None) -> None:
+        """Below AMC's minimum only in test mode (config.MIN_AGGREGATION_THRESHOLD)."""
+        too_low = threshold is not None and threshold < MIN_AGGREGATION_THRESHOLD
+        if too_low and not self.config.test_mode:
+            raise ValueError(
+                f"aggregation_threshold {threshold} is below AMC's minimum of "
+                f"{MIN_AGGREGATION_THRESHOLD}; lower thresholds need the simulator's test mode"
+            )
+
     def add_instance(self, settings: InstanceSettings) -> InstanceSettings:
+        self._check_threshold(settings.aggregation_threshold)
         with self.lock:
             state = self.instances.get(settings.instance_id)
             if state is None:
@@ -286,7 +299,9 @@ class Simulator:
 
     def update_runtime(self, data: dict) -> RuntimeSettings:
         with self.lock:
-            self.runtime = self.runtime.updated(data)
+            updated = self.runtime.updated(data)
+            self._check_threshold(updated.aggregation_threshold)
+            self.runtime = updated
             return self.runtime
 
     def restore_runtime(self) -> None:
@@ -435,6 +450,16 @@ class Simulator:
                 "Invalid request",
                 "workflow.sqlQuery must be a non-empty string.",
             )
+        parameter_values = body.get("parameterValues")
+        if parameter_values is None:
+            parameter_values = {}
+        if not isinstance(parameter_values, dict):
+            raise AmcError(
+                400,
+                "BAD_REQUEST",
+                "Invalid request",
+                "parameterValues must be an object of parameter name to value.",
+            )
         output_format = body.get("outputFormat", "CSV")
         if output_format != "CSV":
             raise AmcError(
@@ -449,7 +474,7 @@ class Simulator:
             window = data_rules.parse_window(body, today=anchor, lag_days=self.config.data_lag_days)
         except data_rules.WindowError as error:
             raise AmcError(400, "BAD_REQUEST", "Invalid time window", str(error)) from error
-        self._check_query(data, sql, window, anchor)
+        self._check_query(data, sql, window, anchor, parameter_values)
 
         with self.lock:
             instance_id = state.settings.instance_id
@@ -475,6 +500,7 @@ class Simulator:
                 created=_now(),
                 seq=self._seq,
                 fail_injected=state.rng.random() < state.faults.fail_query_rate,
+                parameter_values=parameter_values,
             )
             self.executions[execution.execution_id] = execution
             state.submits += 1
@@ -487,38 +513,53 @@ class Simulator:
         ).start()
         return execution
 
-    def _prepared_cursor(self, data: Dataset, window, anchor: date):
+    def _prepared_cursor(self, data: Dataset, window, anchor: date, extended=()):
         cur = data.cursor()
         amc_sql.create_macros(cur, start=window.start_utc, end=window.end_utc)
-        data_rules.create_views(cur, window, today=anchor, lag_days=self.config.data_lag_days)
+        data_rules.create_views(
+            cur, window, today=anchor, lag_days=self.config.data_lag_days, extended=extended
+        )
         return cur
 
-    def _check_query(self, data: Dataset, sql: str, window, anchor: date) -> None:
-        """Compile errors are a 400 at submit, with DuckDB's text in `details`."""
-        cur = self._prepared_cursor(data, window, anchor)
+    def _check_query(
+        self, data: Dataset, sql: str, window, anchor: date, parameter_values: dict
+    ) -> None:
+        """Compile errors, unsupported functions and AMC's privacy rules are a 400 at submit,
+        with the useful text (DuckDB's, with the user's line numbers) in `details`."""
+        cur = None
         try:
-            amc_sql.require_single_select(cur, sql)
-            error = amc_sql.check_compiles(cur, sql)
+            pre = amc_sql.preprocess(sql, dataset.TABLES)
+            cur = self._prepared_cursor(data, window, anchor, pre.extended)
+            amc_sql.require_single_select(cur, pre.sql)
+            raw_error = amc_sql.check_compiles(cur, pre.sql)
             try:
-                parsed = amc_sql.parse(sql)
+                parsed = amc_sql.parse(pre.sql)
             except amc_sql.QueryRejected as rejected:
-                if error is not None:
-                    raise amc_sql.QueryRejected("Query failed to compile", error) from rejected
+                if raw_error is not None:
+                    raise _compile_error(raw_error) from rejected
                 if not rejected.syntax:
                     raise
                 # DuckDB plans it though sqlglot cannot read it: run it, unthresholded.
                 logger.warning("AMC simulator: sqlglot cannot parse a query DuckDB accepts")
                 return
+            amc_sql.check_supported(parsed)
+            amc_sql.check_parameter_values(parsed, parameter_values)
+            translated = amc_sql.to_sql(amc_sql.rewrite(parsed, parameter_values))
+            error = amc_sql.check_compiles(cur, translated)
             if error is not None:
-                translated = amc_sql.to_sql(amc_sql.rewrite(parsed))
-                if amc_sql.check_compiles(cur, translated) is not None:
-                    raise amc_sql.QueryRejected("Query failed to compile", error)
+                # The error on the user's own text, unless it is only about CUSTOM_PARAMETER
+                # (which exists once translated).
+                if raw_error is not None and "custom_parameter" not in raw_error.lower():
+                    error = raw_error
+                raise _compile_error(error)
+            amc_sql.check_privacy(parsed)
         except amc_sql.QueryRejected as rejected:
             raise AmcError(
                 400, "BAD_REQUEST", f"Invalid query: {rejected.message}", rejected.details
             ) from rejected
         finally:
-            cur.close()
+            if cur is not None:
+                cur.close()
 
     def _active_count(self, instance_id: str) -> int:
         return sum(
@@ -665,16 +706,18 @@ class Simulator:
                 "Injected failure (fail_query_rate).",
             )
         data = self.datasets.get(state.settings.seed, execution.anchor)
-        cur = self._prepared_cursor(data, execution.window, execution.anchor)
+        pre = amc_sql.preprocess(execution.sql, dataset.TABLES)
+        cur = self._prepared_cursor(data, execution.window, execution.anchor, pre.extended)
         with self.lock:
             if execution.status != RUNNING:
                 cur.close()
                 return None
             execution.cursor = cur
         try:
-            sql, mode = self._final_sql(cur, execution.sql, self.threshold(state))
+            threshold = self.threshold(state)
+            sql, mode = self._final_sql(cur, pre.sql, threshold, execution.parameter_values)
             execution.threshold_mode = mode
-            path, rows = self._write_csv(cur, sql, execution)
+            path, rows = self._write_csv(cur, sql, execution, threshold)
         except duckdb.InterruptException:
             return None
         except duckdb.Error as error:
@@ -691,7 +734,7 @@ class Simulator:
             cur.close()
         return {"status": SUCCEEDED, "result_path": path, "row_count": rows}
 
-    def _final_sql(self, cur, sql: str, threshold: int) -> tuple[str, str]:
+    def _final_sql(self, cur, sql: str, threshold: int, parameter_values: dict) -> tuple[str, str]:
         """The SQL to run: translated, with the aggregation threshold (config.py point 7)."""
         try:
             parsed = amc_sql.parse(sql)
@@ -699,20 +742,23 @@ class Simulator:
             logger.warning("AMC simulator could not parse a query; threshold not applied")
             return sql, "none"
         for mode in ("lineage", "outermost"):
-            statement = amc_sql.rewrite(parsed)
+            statement = amc_sql.rewrite(parsed, parameter_values)
             applied = data_rules.apply_threshold(
                 statement, threshold, outermost_only=(mode == "outermost")
             )
             candidate = amc_sql.to_sql(statement)
             if amc_sql.check_compiles(cur, candidate) is None:
                 return candidate, mode if applied else "none"
-        translated = amc_sql.to_sql(amc_sql.rewrite(parsed))
+        translated = amc_sql.to_sql(amc_sql.rewrite(parsed, parameter_values))
         if amc_sql.check_compiles(cur, translated) is None:
             logger.warning("AMC simulator: threshold rewrite did not bind; not applied")
             return translated, "none"
         return sql, "none"
 
-    def _write_csv(self, cur, sql: str, execution: Execution) -> tuple[Path, int]:
+    def _write_csv(self, cur, sql: str, execution: Execution, threshold: int) -> tuple[Path, int]:
+        """Run `sql` and write its rows, dropping those with fewer than `threshold` users
+        behind them (data_rules.OUTPUT_USERS_COLUMN): the threshold applies to the final
+        output, after the query has been computed."""
         directory = self.results_dir / execution.instance_id
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{execution.execution_id}.csv"
@@ -720,6 +766,11 @@ class Simulator:
         cur.execute(sql)
         names = [column[0] for column in cur.description]
         keep = [i for i, name in enumerate(names) if not data_rules.is_hidden_column(name)]
+        users = (
+            names.index(data_rules.OUTPUT_USERS_COLUMN)
+            if (data_rules.OUTPUT_USERS_COLUMN in names)
+            else None
+        )
         rows = 0
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -728,6 +779,8 @@ class Simulator:
                 chunk = cur.fetchmany(10_000)
                 if not chunk:
                     break
+                if users is not None:
+                    chunk = [row for row in chunk if (row[users] or 0) >= threshold]
                 for row in chunk[: MAX_RESULT_ROWS - rows]:
                     writer.writerow([_csv_value(row[i]) for i in keep])
                 rows += len(chunk)
@@ -819,6 +872,13 @@ class Simulator:
         for execution in active:
             with contextlib.suppress(AmcError):  # it finished meanwhile
                 self.cancel(execution.instance_id, execution.execution_id)
+
+
+def _compile_error(details: str) -> amc_sql.QueryRejected:
+    name = amc_sql.missing_function(details)
+    if name is not None:
+        return amc_sql.QueryRejected(f"Unsupported function {name}", details)
+    return amc_sql.QueryRejected("Query failed to compile", details)
 
 
 def _csv_value(value):

@@ -17,14 +17,18 @@ WITH traffic AS (
   FROM sponsored_ads_traffic
   WHERE event_dt_utc >= BUILT_IN_PARAMETER('TIME_WINDOW_START')
 ), conversions AS (
-  SELECT campaign, campaign_id, ad_product_type, CAST(traffic_event_dt AS DATE) AS report_date,
+  SELECT campaign, campaign_id, ad_product_type, CAST(traffic_event_dt_utc AS DATE) AS report_date,
          0 AS impressions, 0 AS clicks, 0 AS spend, purchases, product_sales AS sales, user_id
   FROM amazon_attributed_events_by_traffic_time
   WHERE ad_product_type IS NOT NULL
 ), combined AS (
-  SELECT * FROM traffic
+  SELECT campaign, campaign_id, ad_product_type, report_date, impressions, clicks, spend,
+         purchases, sales, user_id
+  FROM traffic
   UNION ALL
-  SELECT * FROM conversions
+  SELECT campaign, campaign_id, ad_product_type, report_date, impressions, clicks, spend,
+         purchases, sales, user_id
+  FROM conversions
 )
 SELECT campaign, campaign_id, ad_product_type, report_date,
        SUM(impressions) AS impressions,
@@ -52,7 +56,7 @@ WITH sp_traffic AS (
   JOIN sp_traffic t
     ON a.user_id = t.user_id
    AND a.campaign_id = t.campaign_id
-   AND a.traffic_event_dt = t.event_dt_utc
+   AND a.traffic_event_dt_utc = t.event_dt_utc
   WHERE a.ad_product_type = 'sponsored_products' AND a.purchases > 0
 ), combined AS (
   SELECT customer_search_term, match_type, impressions, clicks, spend,
@@ -85,7 +89,7 @@ WITH exposures AS (
   SELECT user_id, 'amazon_dsp' AS touch, impression_dt_utc AS touch_dt
   FROM dsp_impressions
 ), first_purchase AS (
-  SELECT user_id, MIN(conversion_event_dt) AS purchase_dt
+  SELECT user_id, MIN(conversion_event_dt_utc) AS purchase_dt
   FROM amazon_attributed_events_by_conversion_time
   WHERE purchases > 0
   GROUP BY user_id

@@ -11,6 +11,7 @@ Login with Amazon:      POST /auth/o2/token (form fields, as api.amazon.com take
 Pre-signed downloads:   GET /simulator-s3/{instanceId}/{id}/results.csv?X-Amz-...
 Control (loopback only, no auth, not counted in the request stats):
     GET  /_simulator/health | /_simulator/stats | /_simulator/config | /_simulator/instances
+    GET  /_simulator/schema[/{table}]   the tables' columns, with types, units, descriptions
     POST /_simulator/stats/reset | /_simulator/tokens/expire
     PUT  /_simulator/config {"aggregation_threshold", "access_token_ttl_seconds",
                              "download_url_ttl_seconds"}
@@ -38,6 +39,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
+from . import schema
 from .auth import LwaError
 from .config import Faults, InstanceSettings, SimulatorConfig
 from .engine import AmcError, Simulator
@@ -83,6 +85,8 @@ ROUTES = (
     _route("GET", "/_simulator/instances/{instanceId}", "get_instance", "control"),
     _route("PUT", "/_simulator/instances/{instanceId}/faults", "put_faults", "control"),
     _route("POST", "/_simulator/tokens/expire", "expire_tokens", "control"),
+    _route("GET", "/_simulator/schema", "get_schema", "control"),
+    _route("GET", "/_simulator/schema/{table}", "get_table_schema", "control"),
 )
 
 
@@ -354,9 +358,20 @@ class _Handler(BaseHTTPRequestHandler):
     def put_instance(self, instance_id: str) -> None:
         try:
             settings = InstanceSettings.from_dict(instance_id, self._object_body())
+            added = self.simulator.add_instance(settings)
         except (ValueError, TypeError) as error:
             raise AmcError(400, "BAD_REQUEST", "Invalid instance", str(error)) from error
-        self._json(200, self.simulator.add_instance(settings).as_dict())
+        self._json(200, added.as_dict())
+
+    def get_schema(self) -> None:
+        self._json(200, schema.as_api())
+
+    def get_table_schema(self, table: str) -> None:
+        for item in schema.as_api()["tables"]:
+            if item["name"] == table:
+                self._json(200, item)
+                return
+        raise AmcError(404, "NOT_FOUND", f"Table {table} not found", "See GET /_simulator/schema.")
 
     def get_instance(self, instance_id: str) -> None:
         state = self.simulator.instance(instance_id)

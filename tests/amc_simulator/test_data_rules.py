@@ -39,9 +39,9 @@ def test_every_table_is_cut_to_the_window_in_utc(amc_sim, amc_headers):
     FROM dsp_impressions
     UNION ALL SELECT 'clicks', MIN(click_dt_utc), MAX(click_dt_utc) FROM dsp_clicks
     UNION ALL SELECT 'conv', MIN(event_dt_utc), MAX(event_dt_utc) FROM conversions
-    UNION ALL SELECT 'by_traffic', MIN(traffic_event_dt), MAX(traffic_event_dt)
+    UNION ALL SELECT 'by_traffic', MIN(traffic_event_dt_utc), MAX(traffic_event_dt_utc)
     FROM amazon_attributed_events_by_traffic_time
-    UNION ALL SELECT 'by_conversion', MIN(conversion_event_dt), MAX(conversion_event_dt)
+    UNION ALL SELECT 'by_conversion', MIN(conversion_event_dt_utc), MAX(conversion_event_dt_utc)
     FROM amazon_attributed_events_by_conversion_time
     """
     for row in run(
@@ -195,9 +195,14 @@ def _rewrite(sql: str, threshold: int = 100) -> str:
     return statement.sql("duckdb")
 
 
+OUTPUT_USERS = f"COUNT(DISTINCT user_id) AS {data_rules.OUTPUT_USERS_COLUMN}"
+
+
 def test_rewrite_counts_users_in_the_outermost_grouped_select():
+    # The count is an output column, filtered on once the whole query has run.
     sql = _rewrite("SELECT campaign, SUM(clicks) FROM sponsored_ads_traffic GROUP BY campaign")
-    assert "HAVING COUNT(DISTINCT user_id) >= 100" in sql
+    assert f"SUM(clicks), {OUTPUT_USERS} FROM" in sql
+    assert "HAVING" not in sql
 
 
 def test_rewrite_treats_per_user_groups_as_one_user_each():
@@ -205,12 +210,20 @@ def test_rewrite_treats_per_user_groups_as_one_user_each():
         "WITH u AS (SELECT user_id, SUM(impressions) AS n FROM dsp_impressions GROUP BY user_id)"
         " SELECT n, COUNT(*) AS users FROM u GROUP BY n"
     )
-    assert sql.endswith("GROUP BY n HAVING COUNT(DISTINCT user_id) >= 100")
+    assert sql.endswith(f"SELECT n, COUNT(*) AS users, {OUTPUT_USERS} FROM u GROUP BY n")
 
 
 def test_rewrite_applies_to_each_branch_of_a_union():
     sql = _rewrite(
         "SELECT 'a' AS k, COUNT(*) AS n FROM dsp_clicks UNION ALL "
+        "SELECT 'b', COUNT(*) FROM dsp_impressions"
+    )
+    assert sql.count(OUTPUT_USERS) == 2
+
+
+def test_rewrite_filters_inside_a_union_that_removes_duplicates():
+    sql = _rewrite(
+        "SELECT 'a' AS k, COUNT(*) AS n FROM dsp_clicks UNION "
         "SELECT 'b', COUNT(*) FROM dsp_impressions"
     )
     assert sql.count("HAVING COUNT(DISTINCT user_id) >= 100") == 2

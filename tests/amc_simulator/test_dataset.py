@@ -96,12 +96,16 @@ def test_dimensions_look_like_amcs(con):
     assert dsp[0] >= 2
 
 
-def test_spend_is_in_microcents(con):
+def test_spend_is_in_microcents_and_dsp_costs_in_millicents(con):
     cpc = con.execute(
         "SELECT AVG(spend) / 100000000.0 FROM amc_raw.sponsored_ads_traffic "
         "WHERE clicks = 1 AND ad_product_type = 'sponsored_products'"
     ).fetchone()[0]
     assert 0.5 < cpc < 3.0  # dollars per click
+    ecpm = con.execute(
+        "SELECT SUM(total_cost) / 100000.0 / SUM(impressions) * 1000 FROM amc_raw.dsp_impressions"
+    ).fetchone()[0]
+    assert 1 < ecpm < 50  # dollars per thousand impressions
 
 
 def _daily(con, where: str = "") -> dict[date, int]:
@@ -184,7 +188,38 @@ def test_attributed_conversions_follow_their_traffic(con):
     clicks_match = con.execute(
         "SELECT COUNT(*) FROM amc_raw.amazon_attributed_events_by_traffic_time a "
         "JOIN amc_raw.sponsored_ads_traffic t ON t.user_id = a.user_id "
-        "AND t.campaign_id = a.campaign_id AND t.event_dt_utc = a.traffic_event_dt "
+        "AND t.campaign_id = a.campaign_id AND t.event_dt_utc = a.traffic_event_dt_utc "
         "AND t.clicks = 1 WHERE a.traffic_event_subtype = 'AD_CLICK'"
     ).fetchone()[0]
     assert clicks_match > 0
+
+
+def test_conversion_delays_are_long_tailed_up_to_the_attribution_window(con):
+    seconds = [
+        row[0]
+        for row in con.execute(
+            "SELECT epoch(conversion_event_dt_utc) - epoch(traffic_event_dt_utc) "
+            "FROM amc_raw.amazon_attributed_events_by_traffic_time WHERE total_purchases > 0"
+        ).fetchall()
+    ]
+    hour, day = 3600, 86400
+    assert min(seconds) < 10 * 60
+    assert sum(s < hour for s in seconds) / len(seconds) > 0.1
+    assert sum(s > 3 * day for s in seconds) / len(seconds) > 0.03
+    assert sum(s > 10 * day for s in seconds) > 0
+    assert max(seconds) <= 14 * day
+
+
+def test_advertiser_time_columns_are_utc_moved_to_new_york(con):
+    offsets = con.execute(
+        "SELECT DISTINCT epoch(traffic_event_dt_utc) - epoch(traffic_event_dt) "
+        "FROM amc_raw.amazon_attributed_events_by_traffic_time"
+    ).fetchall()
+    assert {row[0] for row in offsets} == {4 * 3600, 5 * 3600}
+    same = con.execute(
+        "SELECT COUNT(*) FROM amc_raw.amazon_attributed_events_by_traffic_time "
+        "WHERE traffic_event_date <> CAST(traffic_event_dt AS DATE) "
+        "OR conversion_event_date <> CAST(conversion_event_dt AS DATE) "
+        "OR campaign_id_string <> CAST(campaign_id AS VARCHAR)"
+    ).fetchone()[0]
+    assert same == 0
