@@ -19,8 +19,9 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import IO, Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -69,6 +70,11 @@ _LIST_MAX_PAGES = 100
 # with {"status": "CANCELLED"}; this is the only place that knows it.
 _CANCEL_METHOD = "PUT"
 _CANCEL_BODY = {"status": "CANCELLED"}
+
+# The request field carrying the values of CUSTOM_PARAMETER('name') in the SQL: UNCONFIRMED
+# against AMC's published API reference (public client code sends it on workflowExecutions as
+# an object of name -> value); the simulator reads the same field. Only this constant knows it.
+_PARAMETER_VALUES_FIELD = "parameterValues"
 
 # AMC's list filter is unconfirmed: we send minCreationTime as UTC ISO 8601 and also filter
 # the answer ourselves when an execution carries its creation time.
@@ -151,16 +157,24 @@ class AmcClient:
         window_start: datetime,
         window_end: datetime,
         time_zone: str = "UTC",
+        parameter_values: Mapping[str, Any] | None = None,
     ) -> AmcExecution:
         """Submit an ad-hoc execution of `sql` over [window_start, window_end) in `time_zone`.
 
+        `parameter_values` are the typed values of the SQL's CUSTOM_PARAMETER('name') calls
+        (strings, numbers, booleans, None, lists of them; dates as ISO strings), sent to AMC
+        beside the SQL instead of rendered into it.
         Not idempotent: see the module docstring for what is retried and how to reconcile.
         Raises AmcQueryError (with AMC's text in `.details`) when AMC refuses the SQL.
         """
         if not sql or not sql.strip():
             raise ValueError("sql is required")
         body = self.execution_body(
-            sql=sql, window_start=window_start, window_end=window_end, time_zone=time_zone
+            sql=sql,
+            window_start=window_start,
+            window_end=window_end,
+            time_zone=time_zone,
+            parameter_values=parameter_values,
         )
         data = self._json(
             "POST",
@@ -178,7 +192,12 @@ class AmcClient:
 
     @staticmethod
     def execution_body(
-        *, sql: str, window_start: datetime, window_end: datetime, time_zone: str = "UTC"
+        *,
+        sql: str,
+        window_start: datetime,
+        window_end: datetime,
+        time_zone: str = "UTC",
+        parameter_values: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The exact JSON body of an ad-hoc execution (AMC.md), without sending it."""
         zone(time_zone)  # fail early on an unknown zone
@@ -186,7 +205,7 @@ class AmcClient:
         end = format_amc_timestamp(window_end, time_zone)
         if start >= end:
             raise ValueError(f"empty time window: {start} .. {end} ({time_zone})")
-        return {
+        body: dict[str, Any] = {
             "workflow": {"sqlQuery": sql},
             "timeWindowType": "EXPLICIT",
             "timeWindowStart": start,
@@ -194,6 +213,9 @@ class AmcClient:
             "timeWindowTimeZone": time_zone,
             "outputFormat": "CSV",
         }
+        if parameter_values:
+            body[_PARAMETER_VALUES_FIELD] = parameter_values_json(parameter_values)
+        return body
 
     def get_execution(self, instance_id: str, execution_id: str) -> AmcExecution:
         data = self._json("GET", self._execution_path(instance_id, execution_id))
@@ -595,6 +617,32 @@ class AmcClient:
 
 
 # -- response classification ----------------------------------------------------------------
+
+
+def parameter_values_json(values: Mapping[str, Any]) -> dict[str, Any]:
+    """CUSTOM_PARAMETER values as JSON: scalars and lists keep their type; dates become ISO
+    strings; anything else is a ValueError naming the parameter."""
+
+    def convert(name: str, value: Any, *, top: bool = True) -> Any:
+        if value is None or isinstance(value, bool | int | float | str):
+            return value
+        if isinstance(value, Decimal):
+            return float(value)
+        if isinstance(value, datetime):
+            return value.strftime("%Y-%m-%dT%H:%M:%S")
+        if isinstance(value, date):
+            return value.isoformat()
+        if top and isinstance(value, list | tuple | set | frozenset):
+            items = sorted(value) if isinstance(value, set | frozenset) else value
+            return [convert(name, item, top=False) for item in items]
+        raise ValueError(f"parameter value {name!r} has an unsupported type {type(value).__name__}")
+
+    out = {}
+    for name, value in values.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"parameter names must be non-empty strings, not {name!r}")
+        out[name] = convert(name, value)
+    return out
 
 
 def _seekable(fileobj: IO[bytes]) -> bool:
