@@ -14,6 +14,8 @@ import logging
 import re
 from collections.abc import Iterator
 
+from pythonjsonlogger import json as jsonlogger
+
 #: The fields every line carries (None where unknown), in this order.
 CONTEXT_FIELDS = (
     "execution_id",
@@ -103,6 +105,9 @@ class RedactingFilter(logging.Filter):
 class TextFormatter(logging.Formatter):
     """Readable lines for people, with the known context ids appended in brackets."""
 
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's interface
+        return redact(super().formatException(ei))
+
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         known = [
@@ -111,6 +116,13 @@ class TextFormatter(logging.Formatter):
             if getattr(record, field, None) is not None
         ]
         return f"{line} [{' '.join(known)}]" if known else line
+
+
+class JsonFormatter(jsonlogger.JsonFormatter):
+    """One JSON object a line; exception traces scrubbed like messages."""
+
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's interface
+        return redact(super().formatException(ei))
 
 
 def logging_config(*, json_format: bool, level: str) -> dict:
@@ -122,7 +134,7 @@ def logging_config(*, json_format: bool, level: str) -> dict:
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "recomamp.logs.JsonFormatter",
             "format": f"%(asctime)s %(levelname)s %(name)s %(message)s {fields}",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },

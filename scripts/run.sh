@@ -13,6 +13,10 @@ export AMC_SIMULATOR_URL=${AMC_SIMULATOR_URL:-http://127.0.0.1:$simulator_port}
 export DJANGO_ALLOWED_HOSTS=${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1,[::1]}
 unset DATABASE_URL CELERY_BROKER_URL
 mkdir -p "$RECOMAMP_VAR_DIR/log"
+# Metrics of every process (web workers, Celery) are pooled here for /metrics; stale files of a
+# previous run would be summed in, so the folder starts empty.
+export PROMETHEUS_MULTIPROC_DIR="$RECOMAMP_VAR_DIR/prometheus"
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
 echo "==> python dependencies"
 scripts/setup-venv.sh requirements.txt
@@ -63,6 +67,7 @@ RecomAMP is running.
   Admin:     http://127.0.0.1:$port/admin/
   API docs:  http://127.0.0.1:$port/api/docs/
   Flower:    http://127.0.0.1:$flower_port/
+  Status:    http://127.0.0.1:$port/admin/status/  (health: /healthz, /readyz; metrics: /metrics)
   AMC simulator: $AMC_SIMULATOR_URL (stats at /_simulator/stats)
   $login
 Logs are in $RECOMAMP_VAR_DIR/log. Press Ctrl-C to stop.
