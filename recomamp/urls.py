@@ -13,6 +13,7 @@ from operations.api import AlertSubscriptionViewSet
 from reports.api import ExecutionViewSet, ReportViewSet, TemplateViewSet
 from reports.builder.urls import api_urlpatterns as builder_api_urls
 from schedules.api import ScheduleViewSet
+from schedules.delivery_api import SubscriberViewSet
 
 router = DefaultRouter()
 router.register("templates", TemplateViewSet, basename="template")
@@ -23,6 +24,7 @@ router.register("backfills", BackfillViewSet, basename="backfill")
 router.register("schedules", ScheduleViewSet, basename="schedule")
 router.register("exports", ExportViewSet, basename="export")
 router.register("alert-subscriptions", AlertSubscriptionViewSet, basename="alert-subscription")
+router.register("delivery-subscribers", SubscriberViewSet, basename="delivery-subscriber")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

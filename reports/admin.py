@@ -14,6 +14,7 @@ from reports.models import (
     ReportDefinition,
     ReportExecution,
 )
+from schedules.admin import DeliverySubscriberInline
 
 
 @admin.register(QueryTemplate)
@@ -93,7 +94,7 @@ class ReportDefinitionAdmin(InstanceScopedAdmin):
         "updated_at",
     ]
     raw_id_fields = ["dashboard"]
-    inlines = [ExecutionInline, AuditInline]
+    inlines = [DeliverySubscriberInline, ExecutionInline, AuditInline]
     actions = ["run_now"]
 
     def add_view(self, request, form_url="", extra_context=None):

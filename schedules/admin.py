@@ -3,8 +3,13 @@ from django.contrib import admin, messages
 
 from instances.admin import InstanceScopedAdmin
 from recomamp.errors import DomainError, ValidationFailed
-from schedules import services
-from schedules.models import ReportSchedule, ScheduleType
+from schedules import delivery, services
+from schedules.models import (
+    DeliverySubscriber,
+    ReportSchedule,
+    ScheduledDelivery,
+    ScheduleType,
+)
 
 DEFINITION_FIELDS = [
     "schedule_type",
@@ -150,3 +155,54 @@ class ReportScheduleAdmin(InstanceScopedAdmin):
                 self.message_user(request, f"{schedule.schedule_id}: {exc}", messages.ERROR)
             else:
                 self.message_user(request, f"{schedule.schedule_id}: {done}.")
+
+
+class DeliverySubscriberForm(forms.ModelForm):
+    class Meta:
+        model = DeliverySubscriber
+        fields = ["channel", "target", "is_active"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("channel") and data.get("target"):
+            try:
+                data["target"] = delivery.validate_target(
+                    channel=data["channel"], target=data["target"]
+                )
+            except DomainError as exc:
+                for error in exc.errors:
+                    field = error.field if error.field in ("channel", "target") else None
+                    self.add_error(field, error.message)
+        return data
+
+
+class DeliverySubscriberInline(admin.TabularInline):
+    """On a report: who receives it after each successful scheduled run."""
+
+    model = DeliverySubscriber
+    form = DeliverySubscriberForm
+    extra = 0
+    fields = ["channel", "target", "is_active"]
+    verbose_name = "delivery subscriber"
+
+
+@admin.register(ScheduledDelivery)
+class ScheduledDeliveryAdmin(InstanceScopedAdmin):
+    instance_path = "execution__instance"
+    list_display = ["execution", "subscriber", "status", "created_at", "sent_at"]
+    list_filter = ["status"]
+    list_select_related = ["execution", "subscriber"]
+    readonly_fields = [
+        "execution",
+        "subscriber",
+        "status",
+        "error_message",
+        "created_at",
+        "sent_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -12,6 +12,9 @@ class SchedulesConfig(AppConfig):
         execution_finished.connect(
             _on_execution_finished, sender=ReportExecution, dispatch_uid="schedules.last_run"
         )
+        execution_finished.connect(
+            _deliver_after_run, sender=ReportExecution, dispatch_uid="schedules.delivery"
+        )
 
 
 def _on_execution_finished(sender, execution, **kwargs) -> None:
@@ -21,3 +24,14 @@ def _on_execution_finished(sender, execution, **kwargs) -> None:
     from schedules.services import record_run_finished
 
     record_run_finished(execution=execution)
+
+
+def _deliver_after_run(sender, execution, **kwargs) -> None:
+    """A scheduled run completed: queue its delivery (a failed run sends nothing)."""
+    from django.db import transaction
+
+    from schedules import delivery, tasks
+
+    if delivery.wants_delivery(execution):
+        pk = str(execution.pk)
+        transaction.on_commit(lambda: tasks.deliver_scheduled_run.delay(pk))

@@ -80,3 +80,78 @@ class ReportSchedule(models.Model):
         if not self.is_active:
             return "inactive"
         return "paused" if self.is_paused else "active"
+
+
+class DeliveryChannel(models.TextChoices):
+    EMAIL = "email", "Email (PDF attached)"
+    WEBHOOK = "webhook", "Webhook (JSON POST)"
+
+
+class DeliverySubscriber(models.Model):
+    """Who receives a report after each successful scheduled run, and how."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    report = models.ForeignKey(
+        "reports.ReportDefinition", on_delete=models.CASCADE, related_name="delivery_subscribers"
+    )
+    channel = models.CharField(max_length=10, choices=DeliveryChannel.choices)
+    target = models.CharField(max_length=500, help_text="An email address or a webhook URL.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "report_delivery_subscribers"
+        ordering = ["report", "channel", "target"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(channel__in=DeliveryChannel.values),
+                name="report_delivery_subscribers_channel_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["report", "channel", "target"],
+                name="report_delivery_subscribers_uniq",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.target}"
+
+
+class DeliveryStatus(models.TextChoices):
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class ScheduledDelivery(models.Model):
+    """One delivery of one run to one subscriber. The unique pair makes it at most once."""
+
+    id = models.BigAutoField(primary_key=True)
+    execution = models.ForeignKey(
+        "reports.ReportExecution", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    subscriber = models.ForeignKey(
+        DeliverySubscriber, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.SENDING
+    )
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "report_deliveries"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["execution", "subscriber"], name="report_deliveries_once_per_run"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=DeliveryStatus.values),
+                name="report_deliveries_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id} → {self.subscriber_id} ({self.status})"

@@ -1,0 +1,375 @@
+"""Scheduled delivery: after a successful scheduled run, one email with the dashboard's PDF and
+one webhook call per subscriber; a failed run sends nothing. Subscribers: API, checks."""
+
+import io
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+from pypdf import PdfReader
+from rest_framework.test import APIClient
+
+from dashboards.models import DashboardView
+from reports import engine
+from reports.models import ExecutionResultRow, ExecutionStatus, ReportExecution
+from reports.signals import execution_finished
+from schedules import delivery, tasks
+from schedules.models import DeliveryStatus, DeliverySubscriber, ScheduledDelivery
+from schedules.services import dispatch_due_schedules
+from tests.dashboards.demo import bar_svg
+from tests.factories.dashboards import DashboardFactory, ReportConfigurationFactory
+from tests.factories.instances import InstanceAccessFactory, UserFactory
+from tests.fixtures.workers import ENGINE_ENV
+from tests.schedules.conftest import make_schedule
+
+CAMPAIGN_SQL = """
+SELECT campaign, SUM(impressions) AS impressions, SUM(clicks) AS clicks
+FROM sponsored_ads_traffic
+WHERE impressions >= {{min_impressions}}
+GROUP BY campaign
+ORDER BY campaign
+""".strip()
+
+
+# -- a real HTTP receiver on loopback ---------------------------------------------------------
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    calls: list
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        length = int(self.headers.get("Content-Length", "0"))
+        self.server.calls.append(
+            {"path": self.path, "headers": dict(self.headers), "body": self.rfile.read(length)}
+        )
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook_receiver(settings):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    server.calls = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.RECOMAMP_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+# -- the engine and the delivery task run in this process, as a worker would run them ---------
+
+
+@pytest.fixture
+def in_process_worker(monkeypatch, settings):
+    for name, value in ENGINE_ENV.items():
+        setattr(settings, name, float(value))
+    settings.RECOMAMP_RUNS_PER_USER_PER_MINUTE = 1000
+    settings.RECOMAMP_RUNS_PER_INSTANCE_PER_MINUTE = 1000
+    queue: list[tuple[str, tuple]] = []
+    monkeypatch.setattr(
+        engine, "_enqueue", lambda name, pk, countdown=0: queue.append((name, (str(pk),)))
+    )
+    monkeypatch.setattr(
+        tasks.deliver_scheduled_run, "delay", lambda *a: queue.append(("deliver", a))
+    )
+    monkeypatch.setattr(
+        tasks.deliver_scheduled_run,
+        "apply_async",
+        lambda args, countdown=None: queue.append(("deliver", tuple(args))),
+    )
+    steps = {
+        "start_execution": engine.start,
+        "poll_execution": engine.poll,
+        "cancel_at_amc": engine.cancel_at_amc,
+        "deliver": tasks.deliver_scheduled_run,
+    }
+
+    def run_until_idle(timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while queue:
+            assert time.monotonic() < deadline, queue
+            name, args = queue.pop(0)
+            if name == "poll_execution":
+                time.sleep(0.1)
+            steps[name](*args)
+
+    return run_until_idle
+
+
+@pytest.fixture
+def dashboard_refresh():
+    """Stands in for the dashboards refresh: after a run, the card, chart and table show it."""
+
+    def refresh(sender, execution, **kwargs):
+        if execution.status != ExecutionStatus.COMPLETED:
+            return
+        rows = [r.data for r in ExecutionResultRow.objects.filter(execution=execution)]
+        configuration = execution.report.configurations.first()
+        if configuration is None:
+            return
+        total = sum(row["impressions"] for row in rows)
+        views = {v.view_type: v for v in configuration.views.all()}
+        views["metric_card"].processed_data = {"value": total, "format": "integer"}
+        views["chart"].processed_data = {
+            "svg": bar_svg("Clicks", [r["campaign"] for r in rows], [r["clicks"] for r in rows])
+        }
+        views["table"].processed_data = {"columns": ["campaign", "impressions"], "rows": rows}
+        for view in views.values():
+            view.data_updated_at = timezone.now()
+            view.save()
+
+    execution_finished.connect(refresh, sender=ReportExecution, dispatch_uid="test.refresh")
+    yield
+    execution_finished.disconnect(sender=ReportExecution, dispatch_uid="test.refresh")
+
+
+@pytest.fixture
+def scheduled_report(simulated_report):
+    """A report on the simulator with a dashboard (card, chart, table) and a due schedule."""
+
+    def make(**faults):
+        report = simulated_report(sql=CAMPAIGN_SQL, cap=2, pending=0.05, running=0.1, **faults)
+        dashboard = DashboardFactory(name="Weekly campaigns", instance=report.instance)
+        configuration = ReportConfigurationFactory(dashboard=dashboard, report=report)
+        for position, (name, kind) in enumerate(
+            [("Impressions", "metric_card"), ("Clicks", "chart"), ("Campaigns", "table")]
+        ):
+            DashboardView.objects.create(
+                report_configuration=configuration,
+                view_name=name,
+                view_type=kind,
+                position=position,
+            )
+        make_schedule(
+            report=report,
+            cron_expression="0 6 * * *",
+            timezone="UTC",
+            next_run_at=timezone.now() - timezone.timedelta(minutes=1),
+        )
+        for channel, target in [("email", "client@example.com"), ("webhook", None)]:
+            DeliverySubscriber.objects.create(
+                report=report, channel=channel, target=target or "set by the test"
+            )
+        return report
+
+    return make
+
+
+def _point_webhook(report, receiver) -> str:
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks/recomamp"
+    DeliverySubscriber.objects.filter(report=report, channel="webhook").update(target=url)
+    return url
+
+
+def test_a_scheduled_run_delivers_one_email_with_the_pdf_and_one_webhook_call(
+    transactional_db, scheduled_report, webhook_receiver, in_process_worker, dashboard_refresh,
+    mailoutbox,
+):  # fmt: skip
+    report = scheduled_report()
+    _point_webhook(report, webhook_receiver)
+
+    dispatch_due_schedules(now=timezone.now())
+    in_process_worker()
+
+    execution = ReportExecution.objects.get(report=report)
+    assert execution.status == ExecutionStatus.COMPLETED and execution.schedule_id
+    total = sum(r.data["impressions"] for r in execution.rows.all())
+    assert len(mailoutbox) == 1
+    email = mailoutbox[0]
+    assert email.to == ["client@example.com"]
+    assert f"/dashboards/{report.configurations.get().dashboard_id}/" in email.body
+    [(name, content, mimetype)] = email.attachments
+    assert mimetype == "application/pdf" and name.endswith(".pdf")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    assert f"{total:,}" in text and "Weekly campaigns" in text
+
+    assert len(webhook_receiver.calls) == 1
+    call = webhook_receiver.calls[0]
+    assert call["path"] == "/hooks/recomamp"
+    payload = json.loads(call["body"])
+    assert payload["event"] == "report.delivered"
+    assert payload["execution"]["execution_id"] == execution.execution_id
+    assert payload["dashboard"]["cards"][0]["value"] == total
+    assert set(ScheduledDelivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
+
+    # The task delivered again (a broker redelivery) sends nothing twice.
+    tasks.deliver_scheduled_run(str(execution.pk))
+    assert len(mailoutbox) == 1 and len(webhook_receiver.calls) == 1
+
+
+def test_a_failed_scheduled_run_delivers_nothing(
+    transactional_db, scheduled_report, webhook_receiver, in_process_worker, dashboard_refresh,
+    mailoutbox,
+):  # fmt: skip
+    report = scheduled_report(fail_query_rate=1.0)
+    _point_webhook(report, webhook_receiver)
+
+    dispatch_due_schedules(now=timezone.now())
+    in_process_worker()
+
+    execution = ReportExecution.objects.get(report=report)
+    assert execution.status == ExecutionStatus.FAILED
+    assert delivery.deliver_run(execution_pk=execution.pk, force=True) == "nothing"
+    assert mailoutbox == [] and webhook_receiver.calls == []
+    assert not ScheduledDelivery.objects.exists()
+
+
+def test_delivery_waits_for_the_dashboard_refresh(db, report, mailoutbox):
+    from reports.models import TriggeredBy
+
+    dashboard = DashboardFactory(instance=report.instance)
+    configuration = ReportConfigurationFactory(dashboard=dashboard, report=report)
+    DashboardView.objects.create(
+        report_configuration=configuration, view_name="Sales", view_type="metric_card"
+    )
+    schedule = make_schedule(
+        report=report, cron_expression="0 6 * * *", timezone="UTC", next_run_at=timezone.now()
+    )
+    execution = ReportExecution.objects.create(
+        report=report,
+        instance=report.instance,
+        triggered_by=TriggeredBy.SCHEDULE,
+        schedule=schedule,
+        status=ExecutionStatus.COMPLETED,
+        completed_at=timezone.now(),
+    )
+    DeliverySubscriber.objects.create(report=report, channel="email", target="a@example.com")
+    assert delivery.deliver_run(execution_pk=execution.pk) == "waiting"
+    assert mailoutbox == []
+    configuration.views.update(
+        data_updated_at=timezone.now(), processed_data={"value": 1234567, "format": "integer"}
+    )
+    assert delivery.deliver_run(execution_pk=execution.pk) == "sent"
+    assert len(mailoutbox) == 1 and "Sales: 1,234,567" in mailoutbox[0].body
+
+
+# -- subscribers and the URL check ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://hooks.example.com/x",  # not https, not allowed
+        "https://127.0.0.1/x",
+        "https://10.1.2.3/x",
+        "https://[::1]/x",
+        "https://169.254.169.254/latest/meta-data",
+        "https://localhost/x",
+        "ftp://hooks.example.com/x",
+        "https://user:secret@hooks.example.com/x",
+    ],
+)
+def test_unsafe_webhook_urls_are_refused(settings, url):
+    settings.RECOMAMP_WEBHOOK_ALLOWED_HOSTS = []
+    settings.RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    with pytest.raises(delivery.UnsafeWebhookUrl):
+        delivery.check_webhook_url(url)
+
+
+def test_a_host_resolving_to_a_private_address_is_refused_at_send_time(settings, monkeypatch):
+    settings.RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    monkeypatch.setattr(
+        delivery.socket,
+        "getaddrinfo",
+        lambda *a, **k: [(2, 1, 6, "", ("192.168.1.20", 443))],
+    )
+    delivery.check_webhook_url("https://hooks.example.com/x", resolve=False)  # shape is fine
+    with pytest.raises(delivery.UnsafeWebhookUrl):
+        delivery.check_webhook_url("https://hooks.example.com/x")
+
+
+def test_loopback_is_allowed_only_by_the_explicit_settings(settings):
+    settings.RECOMAMP_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    delivery.check_webhook_url("http://127.0.0.1:9/x")
+
+
+def test_subscribers_through_the_api_with_tenancy_and_field_errors(
+    api, report, viewer, foreign_instance
+):
+    response = api.post(
+        "/api/delivery-subscribers/",
+        {"report": report.report_id, "channel": "email", "target": "Client@Example.com"},
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["target"] == "client@example.com"
+    again = api.post(
+        "/api/delivery-subscribers/",
+        {"report": report.report_id, "channel": "email", "target": "client@example.com"},
+    )
+    assert again.status_code == 409
+    bad = api.post(
+        "/api/delivery-subscribers/",
+        {"report": report.report_id, "channel": "webhook", "target": "http://10.0.0.1/x"},
+    )
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "target"
+    bad = api.post(
+        "/api/delivery-subscribers/",
+        {"report": report.report_id, "channel": "email", "target": "nope"},
+    )
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "target"
+    listed = api.get(f"/api/delivery-subscribers/?report={report.report_id}").json()
+    assert [s["target"] for s in listed["results"]] == ["client@example.com"]
+
+    viewer_api = APIClient()
+    viewer_api.force_authenticate(viewer)
+    subscriber_id = response.json()["id"]
+    assert viewer_api.delete(f"/api/delivery-subscribers/{subscriber_id}/").status_code == 403
+    stranger = APIClient()
+    stranger.force_authenticate(UserFactory())
+    assert stranger.get(f"/api/delivery-subscribers/{subscriber_id}/").status_code == 404
+    assert (
+        stranger.post(
+            "/api/delivery-subscribers/",
+            {"report": report.report_id, "channel": "email", "target": "x@example.com"},
+        ).status_code
+        == 404
+    )
+    paused = api.patch(f"/api/delivery-subscribers/{subscriber_id}/", {"is_active": False})
+    assert paused.status_code == 200 and paused.json()["is_active"] is False
+    assert api.delete(f"/api/delivery-subscribers/{subscriber_id}/").status_code == 204
+
+
+def test_set_subscribers_replaces_the_set_and_names_the_bad_entry(report, analyst):
+    delivery.add_subscriber(report=report, user=analyst, channel="email", target="a@example.com")
+    result = delivery.set_subscribers(
+        report=report,
+        user=analyst,
+        subscribers=[
+            {"channel": "email", "target": "b@example.com"},
+            {"channel": "webhook", "target": "https://hooks.example.com/recomamp"},
+        ],
+    )
+    assert sorted(s.target for s in result) == [
+        "b@example.com",
+        "https://hooks.example.com/recomamp",
+    ]
+    with pytest.raises(delivery.ValidationFailed) as caught:
+        delivery.set_subscribers(
+            report=report,
+            user=analyst,
+            subscribers=[{"channel": "email", "target": "ok@example.com"}, {"channel": "sms"}],
+        )
+    assert caught.value.errors[0].field == "subscribers[1].channel"
+    assert DeliverySubscriber.objects.filter(report=report).count() == 2
+
+
+def test_the_report_admin_page_shows_its_delivery_subscribers_inline(report, instance):
+    from django.test import Client
+
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    InstanceAccessFactory(user=admin_user, instance=instance)
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get(f"/admin/reports/reportdefinition/{report.pk}/change/")
+    assert page.status_code == 200
+    assert b"delivery subscriber" in page.content.lower()
