@@ -168,6 +168,7 @@ SPECTACULAR_SETTINGS = {
         "ExecutionStatusEnum": "reports.models.ExecutionStatus",
         "CollectionStatusEnum": "backfills.models.CollectionStatus",
         "ExportStatusEnum": "dashboards.models.ExportStatus",
+        "DeliveryChannelEnum": "schedules.models.DeliveryChannel",
     },
 }
 
