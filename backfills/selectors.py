@@ -179,6 +179,45 @@ def segment_result_rows(
     )
 
 
+@dataclass(frozen=True)
+class SeriesWindow:
+    """One segment window and the run that wins it (no rows: see `report_time_series`)."""
+
+    window_start: date
+    window_end: date  # inclusive
+    execution_pk: object
+    execution_id: str
+    completed_at: object
+
+
+def report_series_windows(
+    *, report: ReportDefinition, collection: ReportDataCollection | None = None
+) -> list[SeriesWindow]:
+    """The windows of the report's history, oldest first, each with the most recently completed
+    run that covered it. `report_time_series` adds the rows; dashboards read the rows in SQL."""
+    latest: dict[tuple[date, date], SeriesWindow] = {}
+    segments = (
+        BackfillSegment.objects.filter(
+            collection__report=report,
+            status=SegmentStatus.COMPLETED,
+            execution__status=ExecutionStatus.COMPLETED,
+        )
+        .values_list(
+            "window_start",
+            "window_end",
+            "execution_id",
+            "execution__execution_id",
+            "execution__completed_at",
+        )
+        .order_by("execution__completed_at")
+    )
+    if collection is not None:
+        segments = segments.filter(collection=collection)
+    for start, end, execution_pk, execution_id, completed_at in segments:
+        latest[(start, end)] = SeriesWindow(start, end, execution_pk, execution_id, completed_at)
+    return [latest[key] for key in sorted(latest)]
+
+
 def report_time_series(
     *, report: ReportDefinition, collection: ReportDataCollection | None = None
 ) -> list[SeriesPoint]:
@@ -188,23 +227,8 @@ def report_time_series(
     Windows are the calendar segments of the backfills (a day, an ISO week, a month, a
     quarter); where backfills overlap on the same window the most recently completed run wins.
     """
-    latest: dict[tuple[date, date], tuple] = {}
-    segments = (
-        BackfillSegment.objects.filter(
-            collection__report=report,
-            status=SegmentStatus.COMPLETED,
-            execution__status=ExecutionStatus.COMPLETED,
-        )
-        .values_list(
-            "window_start", "window_end", "execution_id", "execution__execution_id", "collection_id"
-        )
-        .order_by("execution__completed_at")
-    )
-    if collection is not None:
-        segments = segments.filter(collection=collection)
-    for start, end, execution_pk, execution_id, _ in segments:
-        latest[(start, end)] = (execution_pk, execution_id)
-    rows_by_execution: dict = {pk: [] for pk, _ in latest.values()}
+    windows = report_series_windows(report=report, collection=collection)
+    rows_by_execution: dict = {window.execution_pk: [] for window in windows}
     for execution_pk, data in (
         ExecutionResultRow.objects.filter(execution_id__in=rows_by_execution)
         .order_by("execution_id", "row_number")
@@ -212,6 +236,11 @@ def report_time_series(
     ):
         rows_by_execution[execution_pk].append(data)
     return [
-        SeriesPoint(start, end, execution_id, rows_by_execution[execution_pk])
-        for (start, end), (execution_pk, execution_id) in sorted(latest.items())
+        SeriesPoint(
+            window.window_start,
+            window.window_end,
+            window.execution_id,
+            rows_by_execution[window.execution_pk],
+        )
+        for window in windows
     ]

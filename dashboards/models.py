@@ -24,6 +24,19 @@ class Dashboard(models.Model):
     dashboard_type = models.CharField(
         max_length=20, choices=DashboardType.choices, default=DashboardType.CUSTOM
     )
+    # The coalesced refresh (dashboards.services.refresh): new data marks the dashboard dirty;
+    # one refresh at a time claims it with a conditional update.
+    data_dirty_at = models.DateTimeField(
+        null=True, blank=True, help_text="New results arrived and are not in the widgets yet."
+    )
+    refresh_queued_at = models.DateTimeField(null=True, blank=True)
+    refresh_started_at = models.DateTimeField(null=True, blank=True)
+    data_refreshed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Data as of: when the widgets were last computed."
+    )
+    summary = models.JSONField(
+        default=dict, blank=True, help_text="Days covered, the AMC window and filter choices."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -69,6 +82,12 @@ class ReportConfiguration(models.Model):
     data_aggregation_settings = models.JSONField(default=dict, blank=True)
     export_settings = models.JSONField(default=dict, blank=True)
     is_enabled = models.BooleanField(default=True)
+    template_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="The template's report_config the views came from."
+    )
+    layout_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="The views as built; a change means customised."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -200,6 +219,55 @@ class DashboardFavorite(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ★ {self.dashboard}"
+
+
+class DashboardFact(models.Model):
+    """A precomputed daily aggregate of a dashboard's result rows, so that a filtered view never
+    reads the raw rows.
+
+    Grain 1 holds one row per day and dimension values (d0..d3, named by the configuration's
+    data plan); grain 0 the day's totals. Measures m0..m15 are sums. `day` is the row's own
+    date for time-series templates, else the start of the run's window.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="facts")
+    grain = models.PositiveSmallIntegerField(default=1)
+    day = models.DateField()
+    d0 = models.CharField(max_length=300, default="", blank=True)
+    d1 = models.CharField(max_length=300, default="", blank=True)
+    d2 = models.CharField(max_length=300, default="", blank=True)
+    d3 = models.CharField(max_length=300, default="", blank=True)
+    m0 = models.FloatField(null=True)
+    m1 = models.FloatField(null=True)
+    m2 = models.FloatField(null=True)
+    m3 = models.FloatField(null=True)
+    m4 = models.FloatField(null=True)
+    m5 = models.FloatField(null=True)
+    m6 = models.FloatField(null=True)
+    m7 = models.FloatField(null=True)
+    m8 = models.FloatField(null=True)
+    m9 = models.FloatField(null=True)
+    m10 = models.FloatField(null=True)
+    m11 = models.FloatField(null=True)
+    m12 = models.FloatField(null=True)
+    m13 = models.FloatField(null=True)
+    m14 = models.FloatField(null=True)
+    m15 = models.FloatField(null=True)
+
+    class Meta:
+        db_table = "dashboard_daily_facts"
+        indexes = [
+            models.Index(fields=["dashboard", "grain", "day"], name="idx_dashboard_facts_day"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(grain__in=[0, 1]), name="dashboard_daily_facts_grain_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dashboard_id} {self.day}"
 
 
 class ExportFormat(models.TextChoices):

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
+    "django_htmx",
     "instances",
     "reports",
     "schedules",
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -169,6 +171,7 @@ SPECTACULAR_SETTINGS = {
         "CollectionStatusEnum": "backfills.models.CollectionStatus",
         "ExportStatusEnum": "dashboards.models.ExportStatus",
         "DeliveryChannelEnum": "schedules.models.DeliveryChannel",
+        "DashboardTypeEnum": "reports.models.DashboardType",
     },
 }
 
@@ -250,6 +253,11 @@ RECOMAMP_MAX_LOADED_ROWS = int(os.environ.get("RECOMAMP_MAX_LOADED_ROWS", "20000
 RECOMAMP_RUNS_PER_USER_PER_MINUTE = int(os.environ.get("RECOMAMP_RUNS_PER_USER_PER_MINUTE", "30"))
 RECOMAMP_RUNS_PER_INSTANCE_PER_MINUTE = int(
     os.environ.get("RECOMAMP_RUNS_PER_INSTANCE_PER_MINUTE", "60")
+)
+# Dashboards: a refresh waits this long after new results, so the runs that end meanwhile (a
+# backfill's segments) are taken in by one refresh.
+RECOMAMP_DASHBOARD_REFRESH_DELAY_SECONDS = float(
+    os.environ.get("RECOMAMP_DASHBOARD_REFRESH_DELAY_SECONDS", "5")
 )
 # First automatic retry of a failed backfill segment, doubling up to 15 minutes.
 RECOMAMP_BACKFILL_RETRY_SECONDS = float(os.environ.get("RECOMAMP_BACKFILL_RETRY_SECONDS", "30"))

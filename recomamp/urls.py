@@ -6,6 +6,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from backfills.api import BackfillViewSet
+from dashboards.api import DashboardViewSet
 from dashboards.exports.api import DashboardExportView, ExportViewSet
 from instances.api import InstanceViewSet
 from operations import health, metrics, views
@@ -25,6 +26,7 @@ router.register("schedules", ScheduleViewSet, basename="schedule")
 router.register("exports", ExportViewSet, basename="export")
 router.register("alert-subscriptions", AlertSubscriptionViewSet, basename="alert-subscription")
 router.register("delivery-subscribers", SubscriberViewSet, basename="delivery-subscriber")
+router.register("dashboards", DashboardViewSet, basename="dashboard")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -40,6 +42,7 @@ urlpatterns = [
         DashboardExportView.as_view(),
         name="dashboard-exports",
     ),
+    path("dashboards/", include("dashboards.urls")),
     path("api/", include(router.urls)),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db import transaction
 from django.db.models import F
 
+from dashboards.services.building import build_dashboard
 from instances.models import AmcInstance
 from instances.selectors import can_write
 from recomamp.errors import FieldError, PermissionDenied, ValidationFailed
@@ -128,6 +129,7 @@ def create_report(
         },
         draft_id=draft_id,
     )
+    build_dashboard(report=report)
     return report
 
 

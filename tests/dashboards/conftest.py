@@ -1,6 +1,101 @@
-import pytest
+import datetime as dt
 
+import pytest
+from django.utils import timezone
+
+from backfills.models import SegmentStatus
+from dashboards.services import refresh
+from reports.models import ExecutionResultRow, ExecutionStatus, ReportExecution, TriggeredBy
 from tests.dashboards.demo import build_demo_dashboard, demo_templates
+from tests.factories.backfills import BackfillSegmentFactory, ReportDataCollectionFactory
+
+_clock = {"now": timezone.now()}
+
+
+def _next_completion():
+    _clock["now"] += dt.timedelta(seconds=1)
+    return _clock["now"]
+
+
+def completed_run(report, *, start: dt.date, days: int, rows: list[dict], collection=None):
+    """A completed execution of the report over [start, start + days) with these rows."""
+    window_start = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
+    execution = ReportExecution.objects.create(
+        report=report,
+        template=report.template,
+        instance=report.instance,
+        user=report.owner,
+        triggered_by=TriggeredBy.BACKFILL if collection else TriggeredBy.MANUAL,
+        collection=collection,
+        status=ExecutionStatus.COMPLETED,
+        time_window_start=window_start,
+        time_window_end=window_start + dt.timedelta(days=days),
+        completed_at=_next_completion(),
+    )
+    ExecutionResultRow.objects.bulk_create(
+        ExecutionResultRow(execution=execution, row_number=i, data=row)
+        for i, row in enumerate(rows, start=1)
+    )
+    return execution
+
+
+def backfilled(report, *, start: dt.date, days: int, rows_for_day):
+    """A completed daily backfill: one segment (and run) per day, rows_for_day(day) each."""
+    collection = ReportDataCollectionFactory(
+        report=report, start_date=start, end_date=start + dt.timedelta(days=days - 1)
+    )
+    for offset in range(days):
+        day = start + dt.timedelta(days=offset)
+        execution = completed_run(
+            report, start=day, days=1, rows=rows_for_day(day), collection=collection
+        )
+        BackfillSegmentFactory(
+            collection=collection,
+            sequence=offset,
+            window_start=day,
+            window_end=day,
+            status=SegmentStatus.COMPLETED,
+            execution=execution,
+        )
+    return collection
+
+
+def campaign_rows(day: dt.date, *, campaigns=3, scale=1.0):
+    return [
+        {
+            "event_date": day.isoformat(),
+            "campaign": f"Campaign {c}",
+            "campaign_id": c,
+            "impressions": 1000 * (c + 1),
+            "clicks": 10 * (c + 1),
+            "spend": round(scale * 5.0 * (c + 1), 2),
+            "purchases": c + 1,
+            "sales": round(scale * 20.0 * (c + 1) + day.day, 2),
+            "roas": (scale * 20.0 * (c + 1) + day.day) / (scale * 5.0 * (c + 1)),
+        }
+        for c in range(campaigns)
+    ]
+
+
+@pytest.fixture
+def sent_refreshes(monkeypatch):
+    """Dashboard pks whose refresh task was queued (nothing reaches the broker)."""
+    sent: list[tuple[str, float]] = []
+    monkeypatch.setattr(
+        refresh,
+        "_enqueue",
+        lambda pk, countdown: sent.append((str(pk), countdown)),
+    )
+    return sent
+
+
+@pytest.fixture
+def report(report):
+    """The campaign performance report of tests/conftest.py, with its dashboard."""
+    from dashboards.services.building import build_dashboard
+
+    build_dashboard(report=report)
+    return report
 
 
 @pytest.fixture

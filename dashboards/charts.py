@@ -1,0 +1,177 @@
+"""Charts: one Vega-Lite spec per chart widget, drawn to SVG on the server (vl-convert) for the
+first paint, and given as is to the vendored vega-embed in the browser, so screen, API and
+exports show the same chart.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+logger = logging.getLogger(__name__)
+
+VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+WIDTHS = {"full": 1080, "half": 500, "quarter": 240}
+HEIGHT = 240
+PALETTE = ["#2563eb", "#f97316", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04"]
+
+_warm_lock = threading.Lock()
+_warm = False
+
+
+def _title(column: str) -> str:
+    return column.replace("_", " ").capitalize()
+
+
+def chart_spec(widget: dict, rows: list[dict], *, time_column: str | None, width: str) -> dict:
+    """A Vega-Lite spec with the data inline (the rows of `aggregates.chart_rows`)."""
+    kind = widget.get("chart", "bar")
+    x = widget["x"]
+    measures = widget["y"]
+    many = len(measures) > 1
+    series = widget.get("series")
+    color_field = "measure" if many else series
+    base: dict = {
+        "$schema": VEGA_LITE_SCHEMA,
+        "width": WIDTHS.get(width, WIDTHS["half"]),
+        "height": HEIGHT,
+        "data": {"values": rows},
+        "config": {
+            "font": "DejaVu Sans",
+            "view": {"stroke": None},
+            "range": {"category": PALETTE},
+            "axis": {"labelFontSize": 11, "titleFontSize": 11, "gridColor": "#e5e7eb"},
+            "legend": {"orient": "bottom", "labelFontSize": 11, "title": None},
+        },
+    }
+    value_title = _title(measures[0]) if not many else "Value"
+    tooltip = [
+        {"field": x, "title": _title(x)},
+        *([{"field": series, "title": _title(series)}] if series else []),
+        {"field": "measure", "title": "Measure"},
+        {"field": "value", "type": "quantitative", "format": ",.2f", "title": "Value"},
+    ]
+    color = (
+        {"color": {"field": color_field, "type": "nominal", "title": None}} if color_field else {}
+    )
+    if kind in ("line", "area") and x == time_column:
+        return {
+            **base,
+            "mark": {"type": kind, "point": len(rows) <= 62 * max(1, len(measures)),
+                     "interpolate": "monotone", "tooltip": True},
+            "encoding": {
+                "x": {"field": x, "type": "temporal", "title": None,
+                      "axis": {"format": "%b %d", "labelAngle": 0}},
+                "y": {"field": "value", "type": "quantitative", "title": value_title},
+                **color,
+                "tooltip": tooltip,
+            },
+        }  # fmt: skip
+    if kind in ("line", "area"):
+        return {
+            **base,
+            "mark": {"type": kind, "point": True, "tooltip": True},
+            "encoding": {
+                "x": {"field": x, "type": "ordinal", "title": _title(x), "sort": None,
+                      "axis": {"labelAngle": 0}},
+                "y": {"field": "value", "type": "quantitative", "title": value_title},
+                **color,
+                "tooltip": tooltip,
+            },
+        }  # fmt: skip
+    if kind == "pie":
+        return {
+            **base,
+            "width": HEIGHT,
+            "mark": {"type": "arc", "innerRadius": 50, "tooltip": True},
+            "encoding": {
+                "theta": {"field": "value", "type": "quantitative", "stack": True},
+                "color": {"field": x, "type": "nominal", "title": None},
+                "tooltip": tooltip,
+            },
+        }
+    if kind == "funnel":
+        return {
+            **base,
+            "mark": {"type": "bar", "tooltip": True, "cornerRadiusEnd": 3},
+            "encoding": {
+                "y": {"field": x, "type": "nominal", "sort": None, "title": None},
+                "x": {"field": "value", "type": "quantitative", "title": value_title},
+                "color": {"value": PALETTE[0]},
+                "tooltip": tooltip,
+            },
+        }
+    # bar: categories on the y axis (long names stay readable), ordered as the rows come
+    encoding = {
+        "y": {"field": x, "type": "nominal", "sort": None, "title": None,
+              "axis": {"labelLimit": 180}},
+        "x": {"field": "value", "type": "quantitative", "title": value_title},
+        **color,
+        "tooltip": tooltip,
+    }  # fmt: skip
+    if color_field:
+        encoding["yOffset"] = {"field": color_field}
+    return {**base, "mark": {"type": "bar", "tooltip": True}, "encoding": encoding}
+
+
+def warm_up() -> None:
+    """The first conversion in a process loads Vega (~0.6 s): do it before the first request."""
+    global _warm
+    with _warm_lock:
+        if _warm:
+            return
+        render_svg(
+            {
+                "$schema": VEGA_LITE_SCHEMA,
+                "data": {"values": [{"a": 1}]},
+                "mark": "point",
+                "encoding": {"x": {"field": "a", "type": "quantitative"}},
+            }
+        )
+        _warm = True
+
+
+_SIZE = re.compile(r'<svg([^>]*?) width="([\d.]+)" height="([\d.]+)"')
+
+
+def render_svg(spec: dict) -> str:
+    """The chart as an SVG that scales with its container (a viewBox, no fixed size)."""
+    import vl_convert
+
+    svg = vl_convert.vegalite_to_svg(spec)
+    match = _SIZE.search(svg)
+    if match and "viewBox" not in svg[: match.end()]:
+        attrs, width, height = match.groups()
+        svg = _SIZE.sub(
+            f'<svg{attrs} viewBox="0 0 {width} {height}" preserveAspectRatio="xMidYMid meet"',
+            svg,
+            count=1,
+        )
+    return svg
+
+
+# -- numbers as people read them -------------------------------------------------------------
+
+
+def format_value(value, fmt: str | None = None) -> str:
+    if value is None:
+        return "–"
+    if not isinstance(value, int | float):
+        return str(value)
+    if fmt == "currency":
+        return f"${value:,.2f}" if abs(value) < 1e6 else f"${value / 1e6:,.2f}M"
+    if fmt == "percent":
+        return f"{value:,.1f}%"
+    if fmt == "ratio":
+        return f"{value:,.2f}"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}"
+
+
+def format_change(change_pct) -> str:
+    if change_pct is None:
+        return ""
+    arrow = "▲" if change_pct > 0 else "▼" if change_pct < 0 else "■"
+    return f"{arrow} {abs(change_pct):,.1f}%"

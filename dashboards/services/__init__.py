@@ -1,0 +1,1 @@
+"""Writes for dashboards: building them from templates, refreshing their data, favorites."""

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from dashboards import views
+
+app_name = "dashboards"
+
+urlpatterns = [
+    path("", views.dashboard_list, name="list"),
+    path("<uuid:pk>/", views.dashboard_detail, name="detail"),
+    path("<uuid:pk>/favorite/", views.toggle_favorite, name="favorite"),
+    path("<uuid:pk>/refresh/", views.refresh, name="refresh"),
+]
