@@ -31,6 +31,8 @@ from instances.selectors import can_write, restrict_to_user
 from recomamp.errors import FieldError, NotFound, ValidationFailed
 
 FILTERED_CACHE_SECONDS = 600
+#: Keys of a view's processed_data beside its data.
+CONTENT_EXTRAS = {"spec", "svg", "period", "format", "formatted"}
 
 
 # -- which dashboards ------------------------------------------------------------------------
@@ -209,7 +211,7 @@ def dashboard_content(
             title=view.view_name,
             width=(view.layout_settings or {}).get("width", "half"),
             config=view.chart_configurations,
-            data=content.get("data") or {},
+            data={k: v for k, v in content.items() if k not in CONTENT_EXTRAS},
             spec=content.get("spec"),
             svg=content.get("svg") or "",
             insights=insights.get(view.pk, []),

@@ -162,20 +162,35 @@ def recompute(dashboard: Dashboard, *, refreshed_at=None) -> int:
 
 
 def view_content(view: DashboardView, *, reader, period, plan: DataPlan) -> dict:
-    """A view's processed_data: its data, and for a chart the spec and the SVG."""
+    """A view's processed_data: its data (flat: a card's value, a table's columns and rows),
+    the period, and for a chart the Vega-Lite spec and the SVG."""
     widget = view.chart_configurations
-    data = aggregates.widget_data(widget, reader=reader, period=period)
-    content = {"data": data, "period": period.as_dict()}
+    content = aggregates.widget_data(widget, reader=reader, period=period)
+    content["period"] = period.as_dict()
+    if view.view_type == "metric_card":
+        fmt = widget_format(widget, plan)
+        content["format"] = fmt
+        content["formatted"] = charts.format_value(content["value"], fmt)
     if view.view_type == "chart":
         spec = charts.chart_spec(
             widget,
-            data["rows"],
+            content["rows"],
             time_column=plan.time_column,
             width=(view.layout_settings or {}).get("width", "half"),
         )
         content["spec"] = spec
-        content["svg"] = charts.render_svg(spec) if data["rows"] else ""
+        content["svg"] = charts.render_svg(spec) if content["rows"] else ""
     return content
+
+
+def widget_format(widget: dict, plan: DataPlan) -> str:
+    """How a card's number reads: its own format, else its rate's (percent units or a ratio)."""
+    if widget.get("format"):
+        return widget["format"]
+    derived = plan.derived.get(widget.get("metric"))
+    if derived:
+        return "percent" if derived.get("scale") == 100 else "ratio"
+    return "number"
 
 
 def store_insights(*, view: DashboardView, plan: DataPlan) -> None:

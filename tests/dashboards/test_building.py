@@ -2,7 +2,6 @@
 
 import pytest
 from django.core.management import call_command
-from django.urls import reverse
 
 from dashboards.models import Dashboard, DashboardView, ReportConfiguration
 from dashboards.services.building import build_dashboard
@@ -71,34 +70,21 @@ def test_creating_a_report_through_the_api_creates_its_dashboard(api, instance, 
     assert report.dashboard.dashboard_type == "attribution"
 
 
-def test_creating_a_report_in_the_admin_creates_its_dashboard(client, instance, catalogue):
-    from tests.factories.instances import UserFactory
-
-    admin = UserFactory(is_superuser=True, is_staff=True)
-    client.force_login(admin)
-    template = catalogue["frequency-distribution"]
-    response = client.post(
-        reverse("admin:reports_reportdefinition_add"),
+def test_submitting_the_builder_creates_the_reports_dashboard(api, instance, catalogue):
+    response = api.post(
+        "/api/builder/submit/",
         {
-            "name": "Admin report",
-            "template": template.pk,
-            "instance": instance.pk,
-            "owner": admin.pk,
-            "parameters": "{}",
-            "frequency": "once",
-            "timezone": "UTC",
-            "lookback_days": 7,
-            "is_active": "on",
-            "execution_count": 0,
-            "executions-TOTAL_FORMS": 0,
-            "executions-INITIAL_FORMS": 0,
-            "audit-TOTAL_FORMS": 0,
-            "audit-INITIAL_FORMS": 0,
+            "template": "impressions-to-purchase-funnel",
+            "instance": str(instance.pk),
+            "name": "Builder funnel",
+            "parameters": {},
         },
+        format="json",
     )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    report = ReportDefinition.objects.get(name="Admin report")
-    assert report.dashboard.dashboard_type == "audience"
+    assert response.status_code == 201, response.json()
+    report = ReportDefinition.objects.get(name="Builder funnel")
+    assert response.json()["report"]["dashboard"] == str(report.dashboard_id)
+    assert report.dashboard.dashboard_type == "funnel"
 
 
 def test_building_twice_keeps_one_dashboard(instance, analyst, catalogue):
