@@ -223,3 +223,20 @@ def test_advertiser_time_columns_are_utc_moved_to_new_york(con):
         "OR campaign_id_string <> CAST(campaign_id AS VARCHAR)"
     ).fetchone()[0]
     assert same == 0
+
+
+def test_planted_dates_are_the_documented_ones(generated, con):
+    # dataset.py's docstring: promotion July 8-14 of the latest year whose July 30 is on or
+    # before the anchor; the anomalous day 37 days before the anchor, with costs x3.2.
+    assert generated.promo_days == tuple(date(2026, 7, 8) + timedelta(days=k) for k in range(7))
+    assert generated.anomaly_day == ANCHOR - timedelta(days=37)
+    cpc = dict(
+        con.execute(
+            "SELECT event_date, SUM(spend) / SUM(clicks) FROM amc_raw.sponsored_ads_traffic "
+            "WHERE ad_product_type = 'sponsored_products' AND event_date IN (?, ?) "
+            "GROUP BY event_date",
+            [generated.anomaly_day, generated.anomaly_day - timedelta(days=7)],
+        ).fetchall()
+    )
+    ratio = cpc[generated.anomaly_day] / cpc[generated.anomaly_day - timedelta(days=7)]
+    assert 2.5 < ratio < 4

@@ -83,5 +83,12 @@ def test_template_returns_plausible_rows(spec, demo_client, top_asins):
     if spec["template_id"] == "impressions-to-purchase-funnel":
         users = [int(float(row["users"])) for row in sorted(rows, key=lambda r: r["stage_order"])]
         assert users == sorted(users, reverse=True), "a funnel narrows at each stage"
+    if spec["template_id"] in ("campaign-performance-daily", "search-term-performance"):
+        # Spend is microcents in AMC, divided by 100,000,000 in the templates: dollars here.
+        impressions = sum(float(row["impressions"]) for row in rows)
+        clicks = sum(float(row["clicks"]) for row in rows)
+        spend = sum(float(row["spend"]) for row in rows)
+        assert 0 < clicks / impressions < 0.05, "click-through rate"
+        assert 0.2 < spend / clicks < 20, "dollars per click"
     if spec["template_id"] == "asin-conversions":
         assert {row["tracked_asin"] for row in rows} <= set(top_asins)
