@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from backfills import services as backfill_services
 from instances.models import AmcInstance
-from instances.selectors import can_write, instances_for_user
+from instances.selectors import can_write, restrict_to_user
 from recomamp.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from reports.models import (
     AuditStep,
@@ -61,7 +61,20 @@ DST_POLICY = (
 
 
 def resolve_template(template_id: str) -> QueryTemplate:
-    template = QueryTemplate.objects.filter(template_id=template_id, is_active=True).first()
+    found = list(
+        QueryTemplate.objects.filter(template_id=template_id, is_active=True)
+        .order_by()
+        .only(
+            "id",
+            "template_id",
+            "name",
+            "category",
+            "description",
+            "sql_query",
+            "parameter_definitions",
+        )[:1]
+    )
+    template = found[0] if found else None
     if template is None:
         raise ValidationFailed(
             [FieldError("template", "does_not_exist", f"No active template {template_id!r}.")]
@@ -71,7 +84,13 @@ def resolve_template(template_id: str) -> QueryTemplate:
 
 def resolve_instance(*, user, instance_id) -> AmcInstance:
     """The instance if the user may see it; otherwise 404, as if it did not exist."""
-    instance = instances_for_user(user=user).filter(pk=instance_id).first()
+    # Only what the builder reads, unordered: this runs on every keystroke's check.
+    instances = AmcInstance.objects.filter(pk=instance_id).order_by()
+    instances = instances.only(
+        "id", "instance_id", "instance_name", "time_zone", "concurrency_cap", "account_id"
+    )
+    found = list(restrict_to_user(instances, user=user, instance_path="")[:1])
+    instance = found[0] if found else None
     if instance is None:
         raise NotFound("No such instance among yours.", field="instance")
     return instance
@@ -100,7 +119,7 @@ def _audit(
         user=user,
         step=step,
         action=action,
-        configuration=json.loads(json.dumps(configuration, default=str)),
+        configuration=configuration,
         draft_id=draft_id,
     )
 
@@ -302,13 +321,18 @@ def _dst_note(run_local: datetime, zone: ZoneInfo, wanted: str | None) -> str | 
     return None
 
 
+#: Fire times sampled to estimate runs a month (a year's worth at most).
+RATE_SAMPLE_RUNS = 40
+
+
 def _runs_per_month(cron_expression: str, tz_name: str, now: datetime) -> float:
-    """Average runs a month, from up to a year (or 100 runs) of fire times."""
-    runs = cron.preview_runs(cron_expression, tz_name, after=now, count=cron.MAX_PREVIEW_RUNS)
+    """Average runs a month: the runs of the next year, or the rate of the next 40 runs."""
+    runs = cron.preview_runs(cron_expression, tz_name, after=now, count=RATE_SAMPLE_RUNS)
     horizon = now + timedelta(days=365)
     within = [run for run in runs if run <= horizon]
-    span_days = 365.0 if len(within) < len(runs) or len(runs) < 100 else None
-    if span_days is None:
+    if len(within) < RATE_SAMPLE_RUNS:
+        span_days = 365.0  # every run of the coming year is in the sample
+    else:
         span_days = max((runs[-1] - now).total_seconds() / 86400, 1 / 24)
     return round(len(within) * (365 / 12) / span_days, 1)
 
