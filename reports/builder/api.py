@@ -154,6 +154,14 @@ class BuilderConfigSerializer(BuilderBaseSerializer):
     schedule = ScheduleStepSerializer(required=False, allow_null=True, default=None)
     backfill = BackfillStepSerializer(required=False, allow_null=True, default=None)
     run_now = serializers.BooleanField(default=False, help_text="Also run it once now.")
+    subscribers = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text='Who gets each scheduled run\'s result: [{"channel": "email", "target": '
+        '"a@b.example"}] or a webhook URL.',
+    )
 
     def config(self, user) -> services.BuilderConfig:
         data = self.validated_data
@@ -172,6 +180,7 @@ class BuilderConfigSerializer(BuilderBaseSerializer):
             run_now=data["run_now"],
             client_timezone=data.get("client_timezone"),
             draft_id=data.get("draft_id"),
+            subscribers=data["subscribers"],
         )
 
 
@@ -189,6 +198,7 @@ class ReviewResponseSerializer(serializers.Serializer):
     schedule = ScheduleResultSerializer(allow_null=True)
     backfill = BackfillResultSerializer(allow_null=True)
     run_now = serializers.BooleanField()
+    subscribers = serializers.ListField(child=serializers.DictField())
     quota = serializers.DictField(help_text="AMC runs this will use: per month and one-off.")
 
 

@@ -496,6 +496,7 @@ class BuilderConfig:
     run_now: bool = False
     client_timezone: str | None = None
     draft_id: uuid.UUID | None = None
+    subscribers: list[dict[str, str]] | None = None
 
     @property
     def report_timezone(self) -> str:
@@ -518,6 +519,7 @@ class BuilderConfig:
             "schedule": self.schedule,
             "backfill": self.backfill,
             "run_now": self.run_now,
+            "subscribers": self.subscribers,
         }
 
 
@@ -558,6 +560,19 @@ def readable_parameters(template: QueryTemplate, raw: Mapping[str, Any], snapsho
     return rows
 
 
+def _subscriber_errors(subscribers: list[dict[str, str]] | None) -> list[FieldError]:
+    """Who gets each scheduled run's result, checked as schedules.delivery checks it."""
+    from schedules import delivery
+
+    errors: list[FieldError] = []
+    for index, item in enumerate(subscribers or []):
+        try:
+            delivery.validate_target(channel=item.get("channel", ""), target=item.get("target"))
+        except DomainError as exc:
+            errors += _prefixed(exc, f"subscribers[{index}]")
+    return errors
+
+
 def review_step(*, user, config: BuilderConfig, audit: bool = True) -> dict[str, Any]:
     """Step 3: everything at once, or a 400 naming every bad field of every step."""
     errors: list[FieldError] = []
@@ -578,6 +593,7 @@ def review_step(*, user, config: BuilderConfig, audit: bool = True) -> dict[str,
         backfill=config.backfill,
     )
     errors += plan.errors
+    errors += _subscriber_errors(config.subscribers)
     if audit:
         _audit(
             user=user,
@@ -610,6 +626,7 @@ def review_step(*, user, config: BuilderConfig, audit: bool = True) -> dict[str,
         "schedule": plan.schedule.as_dict() if plan.schedule else None,
         "backfill": plan.backfill.as_dict() if plan.backfill else None,
         "run_now": config.run_now,
+        "subscribers": config.subscribers or [],
         "quota": {
             "scheduled_runs_per_month": scheduled,
             "backfill_runs": backfill_runs,
@@ -712,6 +729,13 @@ def _create_all(*, user, config: BuilderConfig) -> tuple[ReportDefinition, dict[
             if exc.status_code != 400:
                 raise
             errors += _prefixed(exc, "backfill")
+    if config.subscribers:
+        from schedules import delivery
+
+        try:
+            delivery.set_subscribers(report=report, user=user, subscribers=config.subscribers)
+        except ValidationFailed as exc:
+            errors += exc.errors
     if errors:
         raise ValidationFailed(errors)
     if config.run_now:

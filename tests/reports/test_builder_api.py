@@ -465,3 +465,24 @@ def test_the_audit_of_a_report_on_another_instance_is_not_found(api, foreign_ins
     report_id = response.json()["report"]["report_id"]
     assert client.get(f"/api/reports/{report_id}/audit/").status_code == 200
     assert api.get(f"/api/reports/{report_id}/audit/").status_code == 404
+
+
+def test_submit_sets_the_reports_subscribers_or_names_the_bad_one(api, body):
+    from schedules.models import DeliverySubscriber
+
+    body = {**body, "schedule": WEEKLY}
+    bad = [
+        {"channel": "email", "target": "ops@agency.example"},
+        {"channel": "email", "target": "x"},
+    ]
+    response = api.post("/api/builder/submit/", {**body, "subscribers": bad}, format="json")
+    assert (response.status_code, fields(response)) == (400, ["subscribers[1].target"])
+    assert nothing_created()
+    good = bad[:1]
+    response = api.post("/api/builder/submit/", {**body, "subscribers": good}, format="json")
+    assert response.status_code == 201, response.json()
+    subscriber = DeliverySubscriber.objects.get()
+    assert (subscriber.report.report_id, subscriber.target) == (
+        response.json()["report"]["report_id"],
+        "ops@agency.example",
+    )
