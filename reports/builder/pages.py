@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from datetime import datetime
 
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
@@ -244,6 +245,9 @@ def review(request, draft_id: uuid.UUID):
         summary = services.review_step(user=request.user, config=config)
     except ValidationFailed as exc:
         errors = exc.errors
+    if summary and summary["schedule"]:
+        for run in summary["schedule"]["runs"]:
+            run["at"] = datetime.fromisoformat(run["local"])
     return render(
         request,
         "builder/review.html",
