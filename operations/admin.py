@@ -4,7 +4,7 @@ from django.contrib import admin
 from instances.admin import InstanceScopedAdmin
 from operations import services
 from operations.models import AlertIncident, AlertSubscription
-from recomamp.errors import ValidationFailed
+from recomamp.errors import DomainError
 
 
 class AlertSubscriptionForm(forms.ModelForm):
@@ -21,7 +21,7 @@ class AlertSubscriptionForm(forms.ModelForm):
                 data["target"] = services.validate_target(
                     channel=data["channel"], target=data["target"]
                 )
-            except ValidationFailed as exc:
+            except DomainError as exc:
                 for error in exc.errors:
                     self.add_error(
                         error.field if error.field in self.fields else None, error.message

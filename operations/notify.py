@@ -1,49 +1,24 @@
 """Delivery of alerts: email through Django's backend, and a JSON POST to webhooks.
 
-The webhook body carries a Slack-compatible `text` beside the structured fields. A webhook
-URL must be https on a public address (see `check_webhook_url` for the settings that allow a
-receiver on a private network).
-Redirects are never followed, so a public URL cannot bounce a request inside.
+The webhook body carries a Slack-compatible `text` beside the structured fields. Webhook URLs
+are checked as scheduled delivery checks them (`schedules.delivery.check_webhook_url`: https,
+public addresses), on save and again before each POST; redirects are never followed.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 
 from operations.alerts import Change
 from operations.models import AlertChannel, AlertSubscription
+from recomamp.errors import DomainError
+from schedules.delivery import check_webhook_url
 
 log = logging.getLogger(__name__)
-
-
-def check_webhook_url(url: str) -> None:
-    """Raises ValidationError unless the URL may receive alerts (checked on save and send):
-    https, or http to a host in RECOMAMP_WEBHOOK_ALLOWED_HOSTS; a public address unless
-    RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    listed = host in {h.lower() for h in settings.RECOMAMP_WEBHOOK_ALLOWED_HOSTS}
-    if not host or parts.scheme not in ("https", "http"):
-        raise ValidationError("Enter an https URL.")
-    if parts.scheme == "http" and not listed:
-        raise ValidationError("Webhooks must use https.")
-    if settings.RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
-        return
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 443)}
-    except OSError as exc:
-        raise ValidationError(f"The host {host} does not resolve.") from exc
-    for address in addresses:
-        if not ipaddress.ip_address(address.split("%")[0]).is_global:
-            raise ValidationError(f"The host {host} is not a public address.")
 
 
 def message(change: Change) -> tuple[str, str]:
@@ -96,9 +71,9 @@ def deliver(change: Change) -> dict[str, int]:
 
 def post_webhook(url: str, payload: dict) -> bool:
     try:
-        check_webhook_url(url)
-    except ValidationError as exc:
-        log.warning("alert webhook refused: %s", exc.messages[0])
+        check_webhook_url(url)  # again at send time: DNS may have changed since it was saved
+    except DomainError as exc:
+        log.warning("alert webhook refused: %s", exc)
         return False
     session = requests.Session()
     session.trust_env = False

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from operations.models import AlertChannel, AlertSubscription
-from operations.notify import check_webhook_url
-from recomamp.errors import Conflict, FieldError, ValidationFailed
+from operations.models import AlertSubscription
+from recomamp.errors import Conflict
 from reports.models import ReportDefinition
 from reports.services.reports import require_write
+from schedules import delivery
 
 
 def validate_target(*, channel: str, target: str) -> str:
-    target = target.strip()
-    try:
-        if channel == AlertChannel.EMAIL:
-            validate_email(target)
-        elif channel == AlertChannel.WEBHOOK:
-            check_webhook_url(target)
-        else:
-            raise ValidationFailed([FieldError("channel", "invalid", "Use email or webhook.")])
-    except ValidationError as exc:
-        raise ValidationFailed([FieldError("target", "invalid", exc.messages[0])]) from exc
-    return target
+    """An email address, or a webhook URL that passes the delivery check (same rules)."""
+    return delivery.validate_target(channel=channel, target=target)
 
 
 def subscribe(*, report: ReportDefinition, user, channel: str, target: str) -> AlertSubscription:
