@@ -44,6 +44,18 @@ says nothing. Each is implemented where noted; change it here first.
     errorDetails.
 12. Injected faults (429 with Retry-After, 500, stalls) hit AMC API calls only, after the
     header checks; the token endpoint and the pre-signed downloads are never faulted.
+13. CUSTOM_PARAMETER values come in the submit body's `parameterValues`, an object of name
+    to JSON value (the field is used by public client code; not confirmed against AMC's API
+    reference). A list inside `IN (...)` stands for its items; elsewhere it is an array.
+    A missing value is a 400 at submit naming the parameter.
+14. Privacy rules (amc_sql.check_privacy) are checked at submit, after the query compiles:
+    `SELECT *` and `t.*` are refused in any SELECT of the query (not only the outermost),
+    `user_id` in the final output (as a column or an alias), and RIGHT JOIN anywhere. Each is
+    a 400 BAD_REQUEST "Invalid query: <rule>" with the fix in `details`.
+15. EXTEND_TIME_WINDOW: only the instructional form `FROM TABLE(EXTEND_TIME_WINDOW('table',
+    'P<start offset>', 'P<end offset>'))` with ISO-8601 durations; the offsets move the
+    window's start back and its end forward for that table only; retention and the data lag
+    still apply.
 """
 
 from __future__ import annotations

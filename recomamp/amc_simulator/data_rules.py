@@ -9,7 +9,8 @@ threshold. (The choices behind them are listed in config.py, points 5-7.)
   `lag_days` before today), on the table's availability column(s).
 - Retention: a window starting more than `retention_days` before today fails (see engine).
 - Aggregation threshold: apply_threshold() rewrites the parsed query so that each output row
-  needs `threshold` distinct users behind it.
+  carries the distinct users behind it (OUTPUT_USERS_COLUMN); the engine drops rows under
+  `threshold` from the final output, after the query (window functions included) has run.
 """
 
 from __future__ import annotations

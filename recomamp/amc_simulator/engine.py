@@ -531,10 +531,10 @@ class Simulator:
             pre = amc_sql.preprocess(sql, dataset.TABLES)
             cur = self._prepared_cursor(data, window, anchor, pre.extended)
             amc_sql.require_single_select(cur, pre.sql)
-            raw_error = amc_sql.check_compiles(cur, pre.sql)
             try:
                 parsed = amc_sql.parse(pre.sql)
             except amc_sql.QueryRejected as rejected:
+                raw_error = amc_sql.check_compiles(cur, pre.sql)
                 if raw_error is not None:
                     raise _compile_error(raw_error) from rejected
                 if not rejected.syntax:
@@ -547,8 +547,9 @@ class Simulator:
             translated = amc_sql.to_sql(amc_sql.rewrite(parsed, parameter_values))
             error = amc_sql.check_compiles(cur, translated)
             if error is not None:
-                # The error on the user's own text, unless it is only about CUSTOM_PARAMETER
-                # (which exists once translated).
+                # DuckDB's error on the user's own text (its lines and columns), unless that
+                # is only about CUSTOM_PARAMETER, which exists once translated.
+                raw_error = amc_sql.check_compiles(cur, pre.sql)
                 if raw_error is not None and "custom_parameter" not in raw_error.lower():
                     error = raw_error
                 raise _compile_error(error)

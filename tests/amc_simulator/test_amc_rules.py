@@ -97,11 +97,12 @@ def test_parameter_values_are_echoed_on_the_execution(amc_sim, amc_headers):
 
 
 # Search terms have a long tail: at threshold 100 the head survives and the tail is dropped.
+# Ranked from the smallest, so that dropping the tail first would change every survivor's rank.
 RANKED_TERMS = """
 SELECT customer_search_term,
        SUM(impressions) AS impressions,
-       RANK() OVER (ORDER BY SUM(impressions) DESC) AS term_rank,
-       SUM(SUM(impressions)) OVER (ORDER BY SUM(impressions) DESC
+       RANK() OVER (ORDER BY SUM(impressions)) AS term_rank,
+       SUM(SUM(impressions)) OVER (ORDER BY SUM(impressions), customer_search_term
                                    ROWS UNBOUNDED PRECEDING) AS running_impressions
 FROM sponsored_ads_traffic
 WHERE customer_search_term IS NOT NULL
@@ -120,6 +121,7 @@ def test_threshold_applies_to_final_rows_so_ranks_do_not_change(
     ranks = {r["customer_search_term"]: (r["term_rank"], r["running_impressions"]) for r in every}
     for row in kept:
         assert (row["term_rank"], row["running_impressions"]) == ranks[row["customer_search_term"]]
+    assert min(int(row["term_rank"]) for row in kept) > 1  # ranked among the dropped rows
 
 
 def test_threshold_below_amcs_minimum_needs_test_mode(tmp_path):
