@@ -22,15 +22,19 @@ TABLE_ROWS = 20
 
 @dataclass(frozen=True)
 class Period:
+    """Days of the aggregates read (`start`..`end`) and compared with; `shown_end` is the
+    last day of the AMC window shown when it differs from `end` (one run's whole window)."""
+
     start: date | None
     end: date | None
     previous_start: date | None = None
     previous_end: date | None = None
+    shown_end: date | None = None
 
     def as_dict(self) -> dict:
         return {
             "start": _iso(self.start),
-            "end": _iso(self.end),
+            "end": _iso(self.shown_end or self.end),
             "previous_start": _iso(self.previous_start),
             "previous_end": _iso(self.previous_end),
         }
@@ -75,9 +79,14 @@ def resolve_period(*, summary: dict, plan: DataPlan, filters: Filters) -> Period
         if start > end:
             start, end = end, start
         length = (end - start).days + 1
-        return Period(start, end, start - timedelta(days=length), start - timedelta(days=1))
+        previous_start = start - timedelta(days=length)
+        if previous_start < first:
+            # Compare only with a period the data covers whole, never with a sliver of it.
+            return Period(start, end)
+        return Period(start, end, previous_start, start - timedelta(days=1))
     # One point per run window: the latest window, compared with the one before it.
     days = sorted(_date(day) for day in summary.get("window_days") or [])
+    ends = {start: _date(end) for start, end in summary.get("windows") or []}
     if filters.start or filters.end:
         start, end = filters.start or first, filters.end or last
         if start > end:
@@ -86,7 +95,7 @@ def resolve_period(*, summary: dict, plan: DataPlan, filters: Filters) -> Period
         return Period(start, end, start - timedelta(days=length), start - timedelta(days=1))
     earlier = [day for day in days if day < last]
     previous = earlier[-1] if earlier else None
-    return Period(last, last, previous, previous)
+    return Period(last, last, previous, previous, shown_end=ends.get(last.isoformat()))
 
 
 def _date(value) -> date | None:
@@ -266,6 +275,8 @@ def table_data(widget: dict, *, reader: FactReader, period: Period) -> dict:
         {**keys, **{c: value_of(c, sums, plan) for c in columns}} for keys, sums in groups[:limit]
     ]
     totals = reader.totals(period.start, period.end)
+    if set(group_by) & set(plan.stages):
+        totals = None  # a funnel's stages hold the same people: their sum means nothing
     return {
         "columns": [*group_by, *columns],
         "rows": rows,

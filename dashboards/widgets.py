@@ -236,6 +236,8 @@ class DataPlan:
     measures: tuple[str, ...]
     derived: dict
     filters: dict
+    #: Dimensions whose rows must not be added up (a funnel's stages): no table totals.
+    stages: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
         return {
@@ -244,6 +246,7 @@ class DataPlan:
             "measures": list(self.measures),
             "derived": self.derived,
             "filters": self.filters,
+            "stages": list(self.stages),
         }
 
     @classmethod
@@ -254,6 +257,7 @@ class DataPlan:
             measures=tuple(data.get("measures") or ()),
             derived=data.get("derived") or {},
             filters=data.get("filters") or {},
+            stages=tuple(data.get("stages") or ()),
         )
 
     def dimension_slot(self, column: str) -> str:
@@ -319,4 +323,5 @@ def data_plan(*, widgets: list[dict], sql: str, report_config: dict | None = Non
             ]
         )
     filters = {name: col for name, col in FILTER_COLUMNS.items() if col in dimensions}
-    return DataPlan(time, tuple(dimensions), tuple(measures), derived, filters)
+    stages = tuple(w["x"] for w in widgets if w["type"] == "chart" and w["chart"] == "funnel")
+    return DataPlan(time, tuple(dimensions), tuple(measures), derived, filters, stages)

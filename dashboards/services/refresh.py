@@ -389,6 +389,9 @@ def _summary(*, dashboard, plan: DataPlan, sources: list[Source], report) -> dic
         "first_day": days[0].isoformat() if days else None,
         "last_day": days[-1].isoformat() if days else None,
         "window_days": [d.isoformat() for d in days] if plan.time_column is None else [],
+        "windows": sorted(
+            {(s.window_start.isoformat(), s.window_end.isoformat()) for s in sources}
+        ),
         "days": len(days),
         "runs": len({s.execution_pk for s in sources}),
         "timezone": report.timezone if report else "UTC",

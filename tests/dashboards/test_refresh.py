@@ -61,12 +61,22 @@ def test_cards_are_sums_and_ratios_of_sums_over_the_last_30_days(performance):
     assert widgets["ROAS"].data["value"] == pytest.approx(sales / spend)
     mean_of_ratios = sum(r["roas"] for r in rows) / len(rows)
     assert widgets["ROAS"].data["value"] != pytest.approx(mean_of_ratios)
-    # Against the 10 days before (the previous period is shorter: all the data there is).
-    before = rows_between(performance, START, first - dt.timedelta(days=1))
+    # The 30 days before are only partly covered by data: no comparison with a sliver.
+    assert widgets["Sales"].data["previous"] is None
+    assert widgets["Sales"].display["change"] == ""
+    # The last 10 days, against the 10 days before them.
+    filters = Filters(start=last - dt.timedelta(days=9), end=last)
+    ten = widgets_by_title(
+        selectors.dashboard_content(dashboard=performance.dashboard, filters=filters)
+    )
+    current = sum(r["sales"] for r in rows_between(performance, filters.start, last))
+    before = rows_between(
+        performance, filters.start - dt.timedelta(days=10), filters.start - dt.timedelta(days=1)
+    )
     previous_sales = sum(r["sales"] for r in before)
-    assert widgets["Sales"].data["previous"] == pytest.approx(previous_sales)
-    assert widgets["Sales"].data["change_pct"] == pytest.approx(
-        (sales - previous_sales) / previous_sales * 100
+    assert ten["Sales"].data["previous"] == pytest.approx(previous_sales)
+    assert ten["Sales"].data["change_pct"] == pytest.approx(
+        (current - previous_sales) / previous_sales * 100
     )
     assert widgets["ROAS"].display["value"] == f"{sales / spend:,.2f}"
 
@@ -160,7 +170,13 @@ def test_results_of_a_window_template_become_one_point_per_run(
     completed_run(report, start=START + dt.timedelta(days=30), days=30, rows=rows)
     refresh.refresh_dashboard(report.dashboard_id)
 
-    widgets = widgets_by_title(selectors.dashboard_content(dashboard=report.dashboard))
+    content = selectors.dashboard_content(dashboard=report.dashboard)
+    widgets = widgets_by_title(content)
+    # The latest run's whole window, compared with the run before.
+    assert (content.window["start"], content.window["end"]) == (
+        (START + dt.timedelta(days=30)).isoformat(),
+        (START + dt.timedelta(days=59)).isoformat(),
+    )
     assert widgets["NTB sales"].data["value"] == pytest.approx(300.0)
     assert widgets["NTB purchase share"].data["value"] == pytest.approx(30.0)
     assert widgets["NTB purchase share"].display["value"] == "30.0%"

@@ -23,10 +23,13 @@
     if (!button) return;
     const id = button.getAttribute("data-interactive");
     const spec = JSON.parse(document.getElementById(id).textContent);
-    spec.width = "container";
+    const target = document.getElementById("chart-" + id);
+    // Fit the chart to its box, as the server's SVG does.
+    spec.width = Math.max(200, target.clientWidth);
+    spec.autosize = { type: "fit", contains: "padding" };
     button.disabled = true;
     loadBundle().then(function () {
-      return window.vegaEmbed("#chart-" + id, spec, { renderer: "svg", actions: false });
+      return window.vegaEmbed(target, spec, { renderer: "svg", actions: false });
     }).then(function () {
       button.textContent = "Interactive ✓";
     }).catch(function () {
