@@ -31,4 +31,5 @@ def _alert_after_run(sender, execution, **_kwargs) -> None:
     from operations import tasks
 
     execution_pk = str(execution.pk)
-    transaction.on_commit(lambda: tasks.evaluate_alerts.delay(execution_pk))
+    # robust: a broker outage while queueing is logged, never raised into the engine's step.
+    transaction.on_commit(lambda: tasks.evaluate_alerts.delay(execution_pk), robust=True)

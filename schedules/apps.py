@@ -34,4 +34,5 @@ def _deliver_after_run(sender, execution, **kwargs) -> None:
 
     if delivery.wants_delivery(execution):
         pk = str(execution.pk)
-        transaction.on_commit(lambda: tasks.deliver_scheduled_run.delay(pk))
+        # robust: a broker hiccup here is logged, never raised into the engine's step.
+        transaction.on_commit(lambda: tasks.deliver_scheduled_run.delay(pk), robust=True)

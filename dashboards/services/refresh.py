@@ -61,7 +61,8 @@ def on_execution_finished(execution: ReportExecution) -> None:
         )
     )
     for pk in dashboard_pks:
-        transaction.on_commit(lambda pk=pk: mark_dirty(dashboard_pk=pk))
+        # robust: a broker hiccup here is logged, never raised into the engine's step.
+        transaction.on_commit(lambda pk=pk: mark_dirty(dashboard_pk=pk), robust=True)
 
 
 def mark_dirty(*, dashboard_pk, countdown: float | None = None) -> bool:
