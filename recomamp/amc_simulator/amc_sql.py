@@ -288,7 +288,10 @@ def check_privacy(statement: exp.Query) -> None:
         for projection in branch.expressions:
             inner = projection.this if isinstance(projection, exp.Alias) else projection
             direct = isinstance(inner, exp.Column) and inner.name.lower() == "user_id"
-            if direct or projection.alias_or_name.lower() == "user_id":
+            renamed = projection.alias_or_name.lower() == "user_id" and not any(
+                True for _ in inner.find_all(exp.AggFunc)
+            )
+            if direct or renamed:
                 raise QueryRejected(
                     "user_id cannot be output",
                     "user_id may be used inside the query but not selected in its final "

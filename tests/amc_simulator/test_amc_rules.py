@@ -14,6 +14,7 @@ from .helpers import assert_amc_error, run, submit, window
     [
         ("SELECT user_id, SUM(impressions) AS n FROM dsp_impressions GROUP BY user_id", "user_id"),
         ("SELECT DISTINCT user_id FROM sponsored_ads_traffic", "user_id"),
+        ("SELECT DISTINCT LOWER(user_id) AS user_id FROM dsp_clicks", "user_id"),
         (
             "WITH u AS (SELECT user_id FROM dsp_clicks) SELECT u.user_id AS shopper FROM u",
             "user_id",
@@ -47,6 +48,8 @@ def test_user_id_may_be_used_inside_the_query(amc_sim, amc_headers):
     """
     (row,) = run(amc_sim, amc_headers(), sql)
     assert int(row["users"]) > 0
+    counted = "SELECT COUNT(DISTINCT user_id) AS user_id FROM dsp_clicks"
+    assert int(run(amc_sim, amc_headers(), counted)[0]["user_id"]) > 0
 
 
 @pytest.mark.parametrize(
