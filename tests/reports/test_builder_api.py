@@ -9,6 +9,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from backfills.models import ReportDataCollection
+from dashboards.models import Dashboard
 from recomamp.errors import FieldError, ValidationFailed
 from reports.builder import services as builder_services
 from reports.models import (
@@ -82,6 +83,7 @@ def fields(response) -> list[str]:
 def nothing_created():
     return (
         not ReportDefinition.objects.exists()
+        and not Dashboard.objects.exists()
         and not ReportSchedule.objects.exists()
         and not ReportDataCollection.objects.exists()
         and not ReportExecution.objects.exists()
@@ -279,6 +281,9 @@ def test_submit_creates_report_schedule_backfill_and_first_run(api, body, engine
     report = ReportDefinition.objects.get()
     assert data["report"]["report_id"] == report.report_id
     assert (report.frequency, report.timezone) == ("weekly", "Europe/Berlin")
+    assert (
+        data["report"]["dashboard"] == str(Dashboard.objects.get().pk) == str(report.dashboard_id)
+    )
     assert report.parameters["since"] == "2026-09-01"
     schedule = ReportSchedule.objects.get(report=report)
     assert data["schedule"]["schedule_id"] == schedule.schedule_id
