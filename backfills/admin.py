@@ -3,7 +3,7 @@ from django.utils.html import format_html
 
 from backfills import services
 from backfills.models import BackfillSegment, ReportDataCollection
-from instances.admin import InstanceScopedAdmin
+from instances.admin import InstanceScopedAdmin, ReadOnlyForAnalysts
 from recomamp.errors import DomainError
 
 
@@ -41,21 +41,19 @@ class ReportDataCollectionAdmin(InstanceScopedAdmin):
     list_filter = ["status", "segment_type"]
     list_select_related = ["report"]
     search_fields = ["report__name", "report__report_id"]
-    readonly_fields = [
-        "id",
-        "status",
-        "total_segments",
-        "completed_segments",
-        "failed_segments",
-        "started_at",
-        "completed_at",
-        "created_at",
-        "updated_at",
-    ]
+    # Backfills are created and driven by their services (the API, the actions below): the
+    # page itself changes nothing.
+    readonly_fields = [field.name for field in ReportDataCollection._meta.fields]
     inlines = [SegmentInline]
     actions = ["retry_failed", "cancel"]
 
-    @admin.action(description="Retry failed")
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    @admin.action(description="Retry failed", permissions=["change"])
     def retry_failed(self, request, queryset):
         for collection in queryset.select_related("report__instance"):
             try:
@@ -65,7 +63,7 @@ class ReportDataCollectionAdmin(InstanceScopedAdmin):
             else:
                 self.message_user(request, f"{collection}: {retried} segment(s) retried.")
 
-    @admin.action(description="Cancel")
+    @admin.action(description="Cancel", permissions=["change"])
     def cancel(self, request, queryset):
         for collection in queryset.select_related("report__instance"):
             try:
@@ -89,7 +87,7 @@ class ReportDataCollectionAdmin(InstanceScopedAdmin):
 
 
 @admin.register(BackfillSegment)
-class BackfillSegmentAdmin(InstanceScopedAdmin):
+class BackfillSegmentAdmin(ReadOnlyForAnalysts, InstanceScopedAdmin):
     instance_path = "collection__report__instance"
     list_display = ["collection", "sequence", "window_start", "window_end", "status", "attempts"]
     list_filter = ["status"]

@@ -123,6 +123,7 @@ def _phases(executions) -> dict[str, float]:
 
 def main() -> None:
     setup_django()
+    from django.conf import settings
     from django.contrib.auth import get_user_model
 
     from backfills.models import CollectionStatus, SegmentStatus
@@ -139,6 +140,8 @@ def main() -> None:
         data_dir=work / "simulator",
         config=SimulatorConfig(dataset_size="test"),
     ).start()
+    # The simulator is the one loopback endpoint accounts may call (AMC allowlist).
+    os.environ["AMC_SIMULATOR_URL"] = settings.AMC_SIMULATOR_URL = simulator.url
     tag = str(int(time.time()))
     user, _ = get_user_model().objects.get_or_create(
         username="bench-backfill", defaults={"is_superuser": True}

@@ -24,6 +24,7 @@ WORKER_CONCURRENCY = 8
 
 def main() -> None:
     setup_django()
+    from django.conf import settings
     from django.contrib.auth import get_user_model
 
     from instances.models import AmcAccount, AmcInstance
@@ -60,6 +61,8 @@ def main() -> None:
             pregenerate=True,
         ),
     ).start()
+    # The simulator is the one loopback endpoint accounts may call (AMC allowlist).
+    os.environ["AMC_SIMULATOR_URL"] = settings.AMC_SIMULATOR_URL = simulator.url
     user, _ = get_user_model().objects.get_or_create(
         username="bench-throughput", defaults={"is_superuser": True}
     )

@@ -8,7 +8,7 @@ from dashboards.models import (
     ReportConfiguration,
     ReportExport,
 )
-from instances.admin import InstanceScopedAdmin
+from instances.admin import InstanceScopedAdmin, ScopedInline
 
 
 @admin.register(Dashboard)
@@ -17,11 +17,17 @@ class DashboardAdmin(InstanceScopedAdmin):
     list_filter = ["dashboard_type", "instance"]
     list_select_related = ["instance", "owner"]
     search_fields = ["name", "description"]
-    readonly_fields = ["id", "created_at", "updated_at"]
+    readonly_fields = ["id", "owner", "created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.owner = request.user
+        super().save_model(request, obj, form, change)
 
 
-class ViewInline(admin.TabularInline):
+class ViewInline(ScopedInline, admin.TabularInline):
     model = DashboardView
+    parent_instance_path = "dashboard__instance"
     extra = 0
     fields = ["position", "view_name", "view_type", "data_updated_at"]
     readonly_fields = ["data_updated_at"]
@@ -59,6 +65,12 @@ class DashboardFavoriteAdmin(InstanceScopedAdmin):
     instance_path = "dashboard__instance"
     list_display = ["dashboard", "user", "created_at"]
     list_select_related = ["dashboard", "user"]
+    readonly_fields = ["user"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.user = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ReportExport)
@@ -73,4 +85,9 @@ class ReportExportAdmin(InstanceScopedAdmin):
         "created_at",
     ]
     list_filter = ["export_format", "status"]
-    readonly_fields = ["id", "file_size", "completed_at", "created_at"]
+    readonly_fields = ["id", "user", "file_size", "completed_at", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.user = request.user
+        super().save_model(request, obj, form, change)

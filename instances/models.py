@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from instances.endpoints import validate_amc_endpoint
 from recomamp.crypto import EncryptedTextField
 
 
@@ -29,6 +30,7 @@ class AmcAccount(models.Model):
     region = models.CharField(max_length=2, choices=Region.choices, default=Region.NORTH_AMERICA)
     api_base_url = models.URLField(
         blank=True,
+        validators=[validate_amc_endpoint],
         help_text="Blank: the region's Amazon Ads host. A simulator's URL to use that instead.",
     )
     lwa_client_id = models.CharField(
@@ -40,7 +42,11 @@ class AmcAccount(models.Model):
     lwa_refresh_token = EncryptedTextField(
         "LWA refresh token", blank=True, help_text="Stored encrypted."
     )
-    token_url = models.URLField(blank=True, help_text="Blank: the AMC_TOKEN_URL setting.")
+    token_url = models.URLField(
+        blank=True,
+        validators=[validate_amc_endpoint],
+        help_text="Blank: the AMC_TOKEN_URL setting.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -48,6 +54,9 @@ class AmcAccount(models.Model):
     class Meta:
         db_table = "amc_accounts"
         ordering = ["name"]
+        # Accounts hold credentials and span instances: only superusers and holders of this
+        # permission see or change them (the admin checks it; no group gets it by default).
+        permissions = [("manage_accounts", "Can see and change AMC accounts and credentials")]
         constraints = [
             models.UniqueConstraint(
                 fields=["account_id", "marketplace_id"], name="amc_accounts_entity_marketplace_uniq"

@@ -29,10 +29,43 @@ def restrict_to_user(queryset: QuerySet, *, user, instance_path: str = "instance
     return queryset.filter(**{f"{prefix}access__user": user})
 
 
-def can_write(*, user, instance: AmcInstance) -> bool:
-    """Viewers may read; analysts and admins may run, schedule and change."""
+def role_on(*, user, instance: AmcInstance) -> str | None:
+    """The user's role on the instance (superusers act as admins), or None without access."""
+    if not user or not user.is_authenticated:
+        return None
     if user.is_superuser:
-        return True
-    return InstanceAccess.objects.filter(
-        user=user, instance=instance, role__in=[AccessRole.ANALYST, AccessRole.ADMIN]
-    ).exists()
+        return AccessRole.ADMIN
+    return (
+        InstanceAccess.objects.filter(user=user, instance=instance)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def can_read(*, user, instance: AmcInstance) -> bool:
+    return role_on(user=user, instance=instance) is not None
+
+
+def can_write(*, user, instance: AmcInstance) -> bool:
+    """Viewers may read; analysts (editors) and admins may run, schedule and change."""
+    return role_on(user=user, instance=instance) in (AccessRole.ANALYST, AccessRole.ADMIN)
+
+
+def can_manage_access(*, user, instance: AmcInstance) -> bool:
+    """Only the instance's admins (and superusers) grant, change and revoke access to it."""
+    return role_on(user=user, instance=instance) == AccessRole.ADMIN
+
+
+def instances_with_role(*, user, roles: list[str]) -> QuerySet[AmcInstance]:
+    """The user's instances on which they hold one of `roles` (all of them for superusers)."""
+    instances = instances_for_user(user=user)
+    if not user or not user.is_authenticated or user.is_superuser:
+        return instances
+    return instances.filter(access__user=user, access__role__in=roles)
+
+
+def can_manage_accounts(*, user) -> bool:
+    """AMC accounts carry credentials and span tenants: superusers and account managers only."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or user.has_perm("instances.manage_accounts")

@@ -189,6 +189,16 @@ AMC_CLIENT_ID = os.environ.get("AMC_CLIENT_ID", "amzn1.application-oa2-client.re
 AMC_CLIENT_SECRET = os.environ.get("AMC_CLIENT_SECRET", "recomamp-demo-secret")
 AMC_TOKEN_URL = os.environ.get("AMC_TOKEN_URL", "https://api.amazon.com/auth/o2/token")
 AMC_SIMULATOR_URL = os.environ.get("AMC_SIMULATOR_URL", "")
+# --- AMC endpoint allowlist ----------------------------------------------------------------
+# Hosts an account's `api_base_url` and `token_url` may name (https, default port only): the
+# Amazon Ads API and Login with Amazon hosts of each region (NA, EU, FE). The simulator's own
+# origin (AMC_SIMULATOR_URL, http on loopback in the embedded default) is allowed besides.
+# Checked when an account is saved and again before every outgoing call (reports.amc).
+AMC_ALLOWED_HOSTS = env_list(
+    "AMC_ALLOWED_HOSTS",
+    "advertising-api.amazon.com,advertising-api-eu.amazon.com,advertising-api-fe.amazon.com,"
+    "api.amazon.com,api.amazon.co.uk,api.amazon.co.jp",
+)
 # AMC's data rules, in one place (see AMC.md).
 AMC_DATA_LAG_DAYS = int(os.environ.get("AMC_DATA_LAG_DAYS", "14"))
 AMC_RETENTION_DAYS = int(os.environ.get("AMC_RETENTION_DAYS", "425"))

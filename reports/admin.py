@@ -1,10 +1,12 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from instances.admin import InstanceScopedAdmin
-from recomamp.errors import DomainError
+from instances.admin import InstanceScopedAdmin, ReadOnlyForAnalysts
+from recomamp.errors import DomainError, ValidationFailed
 from reports.forms import ReportAdminForm
 from reports.models import (
     ExecutionSlot,
@@ -14,7 +16,39 @@ from reports.models import (
     ReportDefinition,
     ReportExecution,
 )
+from reports.services import reports as report_services
 from schedules.admin import DeliverySubscriberInline
+
+
+def add_service_errors(form: forms.BaseForm, exc: ValidationFailed) -> None:
+    """A service's errors beside the fields they name (`parameters.x` lands on `parameters`)."""
+    for error in exc.errors:
+        name = error.field.split(".")[0]
+        message = error.message
+        if name != error.field:
+            message = f"{error.field[len(name) + 1 :]}: {message}"
+        form.add_error(name if name in form.fields else None, message)
+
+
+class ReportDefinitionForm(ReportAdminForm):
+    """Checked by the same service as the API (`check_report_definition`: the timezone, the
+    parameters against the template, the lookback) before anything is saved."""
+
+    def clean(self):
+        data = super().clean()
+        report = self.instance
+        if self.errors or report._state.adding or report.template_id is None:
+            return data
+        try:
+            report_services.check_report_definition(
+                template=report.template,
+                parameters=data.get("parameters", report.parameters),
+                timezone=data.get("timezone", report.timezone),
+                lookback_days=data.get("lookback_days", report.lookback_days),
+            )
+        except ValidationFailed as exc:
+            add_service_errors(self, exc)
+        return data
 
 
 @admin.register(QueryTemplate)
@@ -70,7 +104,7 @@ class AuditInline(admin.TabularInline):
 
 @admin.register(ReportDefinition)
 class ReportDefinitionAdmin(InstanceScopedAdmin):
-    form = ReportAdminForm
+    form = ReportDefinitionForm
     change_list_template = "admin/reports/reportdefinition/change_list.html"
     list_display = [
         "name",
@@ -88,12 +122,13 @@ class ReportDefinitionAdmin(InstanceScopedAdmin):
     readonly_fields = [
         "id",
         "report_id",
+        "owner",
+        "dashboard",
         "execution_count",
         "last_execution",
         "created_at",
         "updated_at",
     ]
-    raw_id_fields = ["dashboard"]
     inlines = [DeliverySubscriberInline, ExecutionInline, AuditInline]
     actions = ["run_now"]
 
@@ -102,9 +137,33 @@ class ReportDefinitionAdmin(InstanceScopedAdmin):
         return redirect("builder:picker")
 
     def get_readonly_fields(self, request, obj=None):
-        # The parameter form belongs to the report's template, which therefore stays.
+        # The parameter form belongs to the report's template, which therefore stays; the
+        # instance is fixed at creation (reports.services.reports.EDITABLE_FIELDS).
         readonly = [*super().get_readonly_fields(request, obj), "audit_trail"]
-        return [*readonly, "template"] if obj is not None else readonly
+        return [*readonly, "template", "instance"] if obj is not None else readonly
+
+    def save_model(self, request, obj, form, change):
+        """Saved by the report services, with their checks, as the API saves."""
+        if not change:  # new reports come from the builder (add_view); never written here
+            raise PermissionDenied
+        data = form.cleaned_data
+        saved = ReportDefinition.objects.select_related("instance", "template").get(pk=obj.pk)
+        changes = {
+            name: data[name]
+            for name in report_services.EDITABLE_FIELDS
+            if name in form.changed_data and name in data
+        }
+        if changes:
+            saved = report_services.update_report(report=saved, user=request.user, **changes)
+        if "is_active" in form.changed_data:
+            saved = report_services.set_report_active(
+                report=saved, user=request.user, active=data["is_active"]
+            )
+        # The services wrote the row; the admin goes on with that object.
+        vars(obj).update(vars(saved))
+
+    def delete_model(self, request, obj):
+        report_services.delete_report(report=obj, user=request.user)
 
     @admin.display(description="Audit trail")
     def audit_trail(self, obj):
@@ -115,7 +174,7 @@ class ReportDefinitionAdmin(InstanceScopedAdmin):
             '<a href="{}?q={}">All audit entries of this report</a>', url, obj.report_id
         )
 
-    @admin.action(description="Run now")
+    @admin.action(description="Run now", permissions=["change"])
     def run_now(self, request, queryset):
         from reports.services.executions import run_report
 
@@ -129,7 +188,7 @@ class ReportDefinitionAdmin(InstanceScopedAdmin):
 
 
 @admin.register(ReportExecution)
-class ReportExecutionAdmin(InstanceScopedAdmin):
+class ReportExecutionAdmin(ReadOnlyForAnalysts, InstanceScopedAdmin):
     list_display = [
         "execution_id",
         "report",
@@ -147,7 +206,10 @@ class ReportExecutionAdmin(InstanceScopedAdmin):
     readonly_fields = [field.name for field in ReportExecution._meta.fields]
     actions = ["cancel"]
 
-    @admin.action(description="Cancel")
+    def has_cancel_permission(self, request):
+        return self._writes_somewhere(request)  # the service checks each execution's instance
+
+    @admin.action(description="Cancel", permissions=["cancel"])
     def cancel(self, request, queryset):
         from reports.services.executions import cancel_execution
 
@@ -159,19 +221,13 @@ class ReportExecutionAdmin(InstanceScopedAdmin):
             else:
                 self.message_user(request, f"{execution}: cancelled.")
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(ExecutionSlot)
-class ExecutionSlotAdmin(InstanceScopedAdmin):
+class ExecutionSlotAdmin(ReadOnlyForAnalysts, InstanceScopedAdmin):
     list_display = ["instance", "slot_number", "execution", "lease_expires_at"]
     list_filter = ["instance"]
     list_select_related = ["instance", "execution"]
     readonly_fields = ["instance", "slot_number", "execution", "lease_expires_at"]
-
-    def has_add_permission(self, request):
-        return False
 
 
 class ReadOnlyAdmin(InstanceScopedAdmin):

@@ -2,10 +2,35 @@
 
 from functools import lru_cache
 
+import requests
 from django.conf import settings
 
+from instances.endpoints import EndpointNotAllowed, check_amc_endpoint
 from instances.models import AmcAccount, AmcInstance
-from recomamp.amc import REGION_BASE_URLS, AmcClient, AmcCredentials
+from recomamp.amc import REGION_BASE_URLS, AmcClient, AmcCredentials, AmcError
+
+
+class AmcEndpointRefused(AmcError):
+    """The account's API or token URL is not (or no longer) an allowed AMC endpoint."""
+
+
+class _AllowlistedSession(requests.Session):
+    """Checks the account's API and token endpoints against the allowlist before each call,
+    with the settings of the moment: an account row that never went through validation, or a
+    host taken off the list since, gets no request and no secret."""
+
+    def __init__(self, *endpoints: str) -> None:
+        super().__init__()
+        self._endpoints = [endpoint.rstrip("/") for endpoint in endpoints]
+
+    def request(self, method, url, *args, **kwargs):
+        target = str(url)
+        if any(target == e or target.startswith(e + "/") for e in self._endpoints):
+            try:
+                check_amc_endpoint(target)
+            except EndpointNotAllowed as exc:
+                raise AmcEndpointRefused(f"Refused to call the account's endpoint: {exc}") from None
+        return super().request(method, url, *args, **kwargs)
 
 
 def client_for_instance(instance: AmcInstance) -> AmcClient:
@@ -26,9 +51,11 @@ def _client(account_pk, updated_at, account: AmcAccount) -> AmcClient:
         refresh_token=account.lwa_refresh_token,
         token_url=account.token_url or settings.AMC_TOKEN_URL,
     )
+    base_url = account.api_base_url or REGION_BASE_URLS[account.region]
     return AmcClient(
-        base_url=account.api_base_url or REGION_BASE_URLS[account.region],
+        base_url=base_url,
         credentials=credentials,
         advertiser_id=account.account_id,
         marketplace_id=account.marketplace_id,
+        session=_AllowlistedSession(base_url, credentials.token_url),
     )

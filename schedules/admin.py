@@ -49,6 +49,8 @@ class ReportScheduleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "cron_expression" not in self.fields:
+            return  # read-only for this user
         self.fields["cron_expression"].required = False
         self.fields[
             "cron_expression"
@@ -139,11 +141,14 @@ class ReportScheduleAdmin(InstanceScopedAdmin):
     def state(self, obj):
         return obj.state
 
-    @admin.action(description="Pause selected schedules")
+    @admin.action(description="Pause selected schedules", permissions=["change"])
     def pause(self, request, queryset):
         self._each(request, queryset, services.pause_schedule, "paused")
 
-    @admin.action(description="Resume selected schedules (from the next run after now)")
+    @admin.action(
+        description="Resume selected schedules (from the next run after now)",
+        permissions=["change"],
+    )
     def resume(self, request, queryset):
         self._each(request, queryset, services.resume_schedule, "resumed")
 

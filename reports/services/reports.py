@@ -14,6 +14,9 @@ from reports.models import AuditStep, QueryTemplate, ReportBuilderAudit, ReportD
 from reports.parameters import ParameterEngineError, ParameterErrors, validate_parameters
 from reports.windows import today_in
 
+MAX_LOOKBACK_DAYS = 365
+# The instance and template are fixed at creation: executions, schedules and backfills under a
+# report belong to its instance (a report moved to another tenant would take its history along).
 EDITABLE_FIELDS = {
     "name",
     "description",
@@ -50,6 +53,39 @@ def check_parameters(
     except ParameterEngineError as exc:
         raise parameter_errors(exc) from None
     return parameters
+
+
+def check_report_definition(
+    *,
+    template: QueryTemplate,
+    parameters: dict[str, Any],
+    timezone: str,
+    lookback_days: int | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Everything the engine needs to run a report, checked at once: the timezone, the
+    parameter values against the template and the lookback. Returns (timezone, parameters).
+
+    Every writer of a report calls it (the API and admin through create/update_report; a form
+    may call it first to show the errors beside their fields)."""
+    errors: list[FieldError] = []
+    if not isinstance(parameters, dict):
+        errors.append(FieldError("parameters", "invalid", "Give the parameters as an object."))
+    try:
+        validate_timezone(timezone)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    if lookback_days is not None and not (1 <= lookback_days <= MAX_LOOKBACK_DAYS):
+        errors.append(
+            FieldError("lookback_days", "invalid", f"Between 1 and {MAX_LOOKBACK_DAYS} days.")
+        )
+    if not errors:
+        try:
+            check_parameters(template=template, parameters=parameters, tz_name=timezone)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return timezone, parameters
 
 
 def parameter_errors(exc: ParameterEngineError) -> ValidationFailed:
@@ -100,8 +136,12 @@ def create_report(
     draft_id=None,
 ) -> ReportDefinition:
     require_write(user=user, instance=instance)
-    tz_name = validate_timezone(timezone or instance.time_zone)
-    parameters = check_parameters(template=template, parameters=parameters or {}, tz_name=tz_name)
+    tz_name, parameters = check_report_definition(
+        template=template,
+        parameters=parameters or {},
+        timezone=timezone or instance.time_zone,
+        lookback_days=lookback_days,
+    )
     report = ReportDefinition.objects.create(
         name=name,
         description=description,
@@ -141,14 +181,12 @@ def update_report(*, report: ReportDefinition, user, **changes) -> ReportDefinit
         raise ValidationFailed(
             [FieldError(name, "read_only", "This field cannot be changed.") for name in unknown]
         )
-    if "timezone" in changes:
-        validate_timezone(changes["timezone"])
-    if "parameters" in changes:
-        check_parameters(
-            template=report.template,
-            parameters=changes["parameters"],
-            tz_name=changes.get("timezone", report.timezone),
-        )
+    check_report_definition(
+        template=report.template,
+        parameters=changes.get("parameters", report.parameters),
+        timezone=changes.get("timezone", report.timezone),
+        lookback_days=changes.get("lookback_days"),
+    )
     before = {name: getattr(report, name) for name in changes}
     for name, value in changes.items():
         setattr(report, name, value)

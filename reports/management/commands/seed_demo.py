@@ -7,9 +7,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from instances.models import AmcInstance
+from instances.models import AccessRole, AmcInstance
 from instances.services import (
     ensure_analysts_group,
+    ensure_operations_group,
     grant_access,
     simulator_endpoints,
     upsert_account,
@@ -63,6 +64,7 @@ class Command(BaseCommand):
         user.set_password(password)
         user.save()
         user.groups.add(ensure_analysts_group())
+        ensure_operations_group()  # empty: operators are added by a superuser
 
         endpoints = simulator_endpoints()
         for spec in DEMO_ACCOUNTS:
@@ -80,7 +82,8 @@ class Command(BaseCommand):
                     instance_name=name,
                     time_zone=time_zone,
                 )
-                grant_access(user=user, instance=instance)
+                # The demo user runs the demo instances, access to them included.
+                grant_access(user=user, instance=instance, role=AccessRole.ADMIN)
 
         templates = {template.template_id: template for template in upsert_catalogue()}
         first_instance = AmcInstance.objects.get(instance_id="amcrecodemo01")
