@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from instances.admin import InstanceScopedAdmin
+from instances.admin import InstanceScopedAdmin, ScopedInline
 from recomamp.errors import DomainError, ValidationFailed
 from schedules import delivery, services
 from schedules.models import (
@@ -181,7 +181,7 @@ class DeliverySubscriberForm(forms.ModelForm):
         return data
 
 
-class DeliverySubscriberInline(admin.TabularInline):
+class DeliverySubscriberInline(ScopedInline, admin.TabularInline):
     """On a report: who receives it after each successful scheduled run."""
 
     model = DeliverySubscriber

@@ -29,7 +29,9 @@ EDITABLE_FIELDS = {
 
 def require_write(*, user, instance: AmcInstance) -> None:
     if not can_write(user=user, instance=instance):
-        raise PermissionDenied("Your access to this instance is read-only.")
+        raise PermissionDenied(
+            "You have no permission to change this instance: your access to it is read-only."
+        )
 
 
 def validate_timezone(name: str, *, field: str = "timezone") -> str:
