@@ -5,7 +5,8 @@
 - Trigger: `execution_finished` for a *completed* scheduled run queues `deliver_scheduled_run`
   (on the exports queue). A failed or cancelled run sends nothing.
 - The dashboard must show the run before it is sent: the task waits (re-queues itself) until
-  every widget's data is at least as new as the run, for up to `REFRESH_WAIT_ATTEMPTS` tries.
+  the dashboard's refresh (`dashboards.services.refresh`, started by the same signal) has run
+  after the run completed, for up to `REFRESH_WAIT_ATTEMPTS` tries; then it sends what is there.
 - At most once per (run, subscriber): a `ScheduledDelivery` row is claimed before sending, so a
   task delivered twice sends nothing twice.
 
@@ -211,10 +212,17 @@ def _configuration(report: ReportDefinition):
 
 
 def dashboard_is_current(*, configuration, execution: ReportExecution) -> bool:
-    """Every widget's data is at least as new as the run (the refresh has finished)."""
+    """The dashboard's last refresh started after the run completed, so it shows the run."""
     if configuration is None or execution.completed_at is None:
         return True
-    return not configuration.views.exclude(data_updated_at__gte=execution.completed_at).exists()
+    from dashboards.models import Dashboard
+
+    refreshed = (
+        Dashboard.objects.filter(pk=configuration.dashboard_id)
+        .values_list("data_refreshed_at", flat=True)
+        .first()
+    )
+    return refreshed is not None and refreshed >= execution.completed_at
 
 
 def deliver_run(*, execution_pk, force: bool = False) -> str:

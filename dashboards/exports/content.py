@@ -1,12 +1,6 @@
-"""What a dashboard shows, as one structure the renderers read (cards, charts, tables, insights).
-
-The dashboard page and the files must not drift: when `dashboards.selectors.dashboard_content`
-exists it is the source; otherwise the widgets' precomputed `processed_data` is read directly:
-
-- metric_card: ``{"value": 1234.5, "formatted": "1,234.50"}`` (``formatted`` optional)
-- chart: ``{"svg": "<svg ...>"}`` (the server-rendered vector chart)
-- table: ``{"columns": [{"key", "label", "format"}] | ["key", ...], "rows": [{...}] | [[...]]}``
-- insights: the dashboard's published insights (confidence >= 0.8), highest first.
+"""What a dashboard shows, as the plain structure the renderers read (cards, charts, tables,
+insights), taken from `dashboards.selectors.dashboard_content`: the page, the API and the files
+read the same thing, so they cannot drift.
 
 Raw rows (CSV, the Excel data sheet) come from the report's newest completed execution.
 """
@@ -21,11 +15,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 
-from dashboards.models import DashboardInsight, ReportConfiguration, ViewType
+from dashboards.models import ReportConfiguration
 from reports.models import ExecutionResultRow, ExecutionStatus, ReportExecution
-
-PUBLISHED_CONFIDENCE = Decimal("0.80")
 
 
 @dataclass(frozen=True)
@@ -53,6 +46,7 @@ class Table:
     title: str
     columns: list[Column]
     rows: list[list[Any]]  # in column order
+    texts: list[list[str]] | None = None  # the cells as the page shows them
 
 
 @dataclass(frozen=True)
@@ -77,14 +71,6 @@ class DashboardContent:
     insights: list[InsightLine] = field(default_factory=list)
 
 
-def confidence_word(confidence: float) -> str:
-    if confidence >= 0.95:
-        return "very likely"
-    if confidence >= 0.9:
-        return "likely"
-    return "probable"
-
-
 def format_value(value: Any, fmt: str = "number") -> str:
     """How a number reads in a file: thousands separators, two decimals for money."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -104,67 +90,59 @@ def format_value(value: Any, fmt: str = "number") -> str:
 
 def dashboard_url(configuration: ReportConfiguration) -> str:
     base = settings.RECOMAMP_PUBLIC_URL.rstrip("/")
-    return f"{base}/dashboards/{configuration.dashboard_id}/"
+    return base + reverse("dashboards:detail", args=[configuration.dashboard_id])
 
 
 def dashboard_content(*, configuration: ReportConfiguration) -> DashboardContent:
-    """Everything the dashboard shows, for the renderers."""
-    dashboard = configuration.dashboard
+    """Everything the dashboard shows (its default view), for the renderers."""
+    from dashboards import selectors
+
+    shown = selectors.dashboard_content(dashboard=configuration.dashboard)
+    dashboard = shown.dashboard
+    window = shown.window or {}
     content = DashboardContent(
         dashboard_id=str(dashboard.pk),
         title=dashboard.name,
         description=dashboard.description,
+        as_of=shown.as_of,
+        window=f"{window['start']} to {window['end']}"
+        if window.get("start") and window.get("end")
+        else "",
         url=dashboard_url(configuration),
     )
-    execution = latest_completed_execution(configuration=configuration)
-    if execution is not None:
-        content.as_of = execution.completed_at
-        if execution.time_window_start and execution.time_window_end:
-            content.window = (
-                f"{execution.time_window_start:%Y-%m-%d} to {execution.time_window_end:%Y-%m-%d}"
-            )
-    for view in configuration.views.order_by("position"):
-        data = view.processed_data or {}
-        if view.view_type == ViewType.METRIC_CARD:
-            value = data.get("value")
-            fmt = data.get("format") or view.chart_configurations.get("format") or "number"
-            content.cards.append(
-                Card(view.view_name, value, data.get("formatted") or format_value(value, fmt))
-            )
-        elif view.view_type == ViewType.CHART and data.get("svg"):
-            content.charts.append(Chart(view.view_name, data["svg"]))
-        elif view.view_type == ViewType.TABLE:
-            content.tables.append(_table(view.view_name, data))
-    insights = (
-        DashboardInsight.objects.filter(
-            dashboard_view__report_configuration=configuration,
-            confidence_score__gte=PUBLISHED_CONFIDENCE,
-        )
-        .order_by("-confidence_score", "-generated_at")
-        .values_list("insight_type", "insight_text", "confidence_score")
-    )
+    for widget in shown.cards:
+        value = widget.data.get("value")
+        text = widget.display.get("value") or format_value(value)
+        content.cards.append(Card(widget.title, value, text))
+    content.charts = [Chart(w.title, w.svg) for w in shown.charts if w.svg]
+    content.tables = [_table(w) for w in shown.tables]
     content.insights = [
-        InsightLine(kind, text, float(score), confidence_word(float(score)))
-        for kind, text, score in insights
+        InsightLine(
+            i.get("type", ""),
+            i["text"],
+            float(i.get("confidence") or 0),
+            i.get("confidence_word") or "",
+        )
+        for i in shown.insights
     ]
     return content
 
 
-def _table(title: str, data: dict) -> Table:
-    columns = [
-        Column(c, c.replace("_", " ").capitalize())
-        if isinstance(c, str)
-        else Column(c["key"], c.get("label") or c["key"], c.get("format") or "text")
-        for c in data.get("columns") or []
-    ]
-    rows = data.get("rows") or []
+def _table(widget) -> Table:
+    keys = list(widget.data.get("columns") or [])
+    rows = widget.data.get("rows") or []
     if rows and isinstance(rows[0], dict):
-        if not columns:
-            columns = [Column(k, k.replace("_", " ").capitalize()) for k in rows[0]]
-        rows = [[row.get(c.key) for c in columns] for row in rows]
-    if columns and all(c.format == "text" for c in columns) and rows:
-        columns = [_guess_format(c, [row[i] for row in rows[:50]]) for i, c in enumerate(columns)]
-    return Table(title, columns, [list(row) for row in rows])
+        if not keys:
+            keys = list(rows[0])
+        rows = [[row.get(k) for k in keys] for row in rows]
+    headers = widget.display.get("headers") or []
+    labels = [h["text"] for h in headers] if len(headers) == len(keys) else keys
+    columns = [
+        _guess_format(Column(key, label), [row[i] for row in rows[:50]])
+        for i, (key, label) in enumerate(zip(keys, labels, strict=True))
+    ]
+    texts = [[cell["text"] for cell in row] for row in widget.display.get("rows") or []]
+    return Table(widget.title, columns, [list(r) for r in rows], texts if texts else None)
 
 
 def _guess_format(column: Column, sample: list) -> Column:

@@ -157,7 +157,7 @@ def build_demo_dashboard(*, template, instance, owner, row_count: int = 60):
             processed_data=data,
             data_updated_at=now,
         )
-        if position == 0:
+        if kind == "insight":
             DashboardInsight.objects.create(
                 dashboard_view=view,
                 insight_type="summary",

@@ -12,7 +12,6 @@ from pypdf import PdfReader
 from rest_framework.test import APIClient
 
 from dashboards.exports import services
-from dashboards.exports.content import format_value
 from dashboards.models import ExportStatus, ReportExport
 from tests.factories.instances import InstanceAccessFactory, UserFactory
 
@@ -36,22 +35,6 @@ def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
-def test_every_demo_dashboard_exports_a_pdf_whose_text_holds_the_card_values(
-    api, demo_dashboards, run_export_tasks
-):
-    for configuration, cards in demo_dashboards:
-        _, data = request_and_build(api, run_export_tasks, configuration.dashboard_id, "pdf")
-        assert data.startswith(b"%PDF")
-        text = pdf_text(data)
-        assert configuration.dashboard.name in text
-        for title, value in cards.items():
-            card = next(v for v in configuration.views.all() if v.view_name == title)
-            expected = format_value(value, card.processed_data["format"])
-            assert expected in text, (configuration.dashboard.name, title, expected)
-        assert "held steady over the window" in text  # the insight
-        assert "<svg" not in text
-
-
 def test_pdf_tables_are_capped_and_repeat_their_header_on_every_page(
     api, demo_dashboards, run_export_tasks, settings
 ):
@@ -66,24 +49,11 @@ def test_pdf_tables_are_capped_and_repeat_their_header_on_every_page(
     text = pdf_text(data)
     assert "Campaign 045" in text and "Campaign 046" not in text
     assert "Showing the first 45 of 60 rows" in text
+    assert "held steady over the window" in text  # the insight
+    assert "<svg" not in text
 
 
-def test_every_demo_dashboard_exports_a_png_of_its_first_page(
-    api, demo_dashboards, run_export_tasks
-):
-    from PIL import Image
-
-    for configuration, _ in demo_dashboards:
-        _, data = request_and_build(api, run_export_tasks, configuration.dashboard_id, "png")
-        image = Image.open(io.BytesIO(data))
-        image.load()
-        assert image.format == "PNG"
-        assert 1100 <= image.width <= 1300 and 1600 <= image.height <= 1800  # A4 at 144 dpi
-        darkest, lightest = image.convert("L").getextrema()
-        assert lightest - darkest > 100  # not a blank page
-
-
-def test_every_demo_dashboard_exports_its_raw_rows_as_csv(api, demo_dashboards, run_export_tasks):
+def test_csv_holds_the_raw_rows_of_the_newest_run(api, demo_dashboards, run_export_tasks):
     for configuration, _ in demo_dashboards:
         _, data = request_and_build(api, run_export_tasks, configuration.dashboard_id, "csv")
         rows = list(csv.DictReader(io.StringIO(data.decode())))
@@ -93,7 +63,7 @@ def test_every_demo_dashboard_exports_its_raw_rows_as_csv(api, demo_dashboards, 
         assert rows[5] == {k: str(v) for k, v in stored[5].items()}
 
 
-def test_every_demo_dashboard_exports_an_excel_workbook_with_a_sheet_per_table(
+def test_excel_has_a_sheet_per_table_number_formats_and_frozen_headers(
     api, demo_dashboards, run_export_tasks
 ):
     for configuration, cards in demo_dashboards:

@@ -4,7 +4,6 @@ one webhook call per subscriber; a failed run sends nothing. Subscribers: API, c
 import io
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -13,15 +12,15 @@ from pypdf import PdfReader
 from rest_framework.test import APIClient
 
 from dashboards.models import DashboardView
-from reports import engine
-from reports.models import ExecutionResultRow, ExecutionStatus, ReportExecution
-from reports.signals import execution_finished
+from dashboards.selectors import dashboard_content
+from dashboards.services.building import build_dashboard
+from reports.models import ExecutionStatus, ReportExecution
 from schedules import delivery, tasks
 from schedules.models import DeliveryStatus, DeliverySubscriber, ScheduledDelivery
 from schedules.services import dispatch_due_schedules
-from tests.dashboards.demo import bar_svg
 from tests.factories.dashboards import DashboardFactory, ReportConfigurationFactory
 from tests.factories.instances import InstanceAccessFactory, UserFactory
+from tests.fixtures.inprocess import InProcessWorker
 from tests.fixtures.workers import ENGINE_ENV
 from tests.schedules.conftest import make_schedule
 
@@ -65,7 +64,7 @@ def webhook_receiver(settings):
     server.server_close()
 
 
-# -- the engine and the delivery task run in this process, as a worker would run them ---------
+# -- a report on the simulator with its dashboard and a due schedule -------------------------
 
 
 @pytest.fixture
@@ -74,81 +73,22 @@ def in_process_worker(monkeypatch, settings):
         setattr(settings, name, float(value))
     settings.RECOMAMP_RUNS_PER_USER_PER_MINUTE = 1000
     settings.RECOMAMP_RUNS_PER_INSTANCE_PER_MINUTE = 1000
-    queue: list[tuple[str, tuple]] = []
-    monkeypatch.setattr(
-        engine, "_enqueue", lambda name, pk, countdown=0: queue.append((name, (str(pk),)))
-    )
-    monkeypatch.setattr(
-        tasks.deliver_scheduled_run, "delay", lambda *a: queue.append(("deliver", a))
-    )
-    monkeypatch.setattr(
-        tasks.deliver_scheduled_run,
-        "apply_async",
-        lambda args, countdown=None: queue.append(("deliver", tuple(args))),
-    )
-    steps = {
-        "start_execution": engine.start,
-        "poll_execution": engine.poll,
-        "cancel_at_amc": engine.cancel_at_amc,
-        "deliver": tasks.deliver_scheduled_run,
-    }
-
-    def run_until_idle(timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while queue:
-            assert time.monotonic() < deadline, queue
-            name, args = queue.pop(0)
-            if name == "poll_execution":
-                time.sleep(0.1)
-            steps[name](*args)
-
-    return run_until_idle
+    return InProcessWorker(monkeypatch).run_until_idle
 
 
 @pytest.fixture
-def dashboard_refresh():
-    """Stands in for the dashboards refresh: after a run, the card, chart and table show it."""
-
-    def refresh(sender, execution, **kwargs):
-        if execution.status != ExecutionStatus.COMPLETED:
-            return
-        rows = [r.data for r in ExecutionResultRow.objects.filter(execution=execution)]
-        configuration = execution.report.configurations.first()
-        if configuration is None:
-            return
-        total = sum(row["impressions"] for row in rows)
-        views = {v.view_type: v for v in configuration.views.all()}
-        views["metric_card"].processed_data = {"value": total, "format": "integer"}
-        views["chart"].processed_data = {
-            "svg": bar_svg("Clicks", [r["campaign"] for r in rows], [r["clicks"] for r in rows])
-        }
-        views["table"].processed_data = {"columns": ["campaign", "impressions"], "rows": rows}
-        for view in views.values():
-            view.data_updated_at = timezone.now()
-            view.save()
-
-    execution_finished.connect(refresh, sender=ReportExecution, dispatch_uid="test.refresh")
-    yield
-    execution_finished.disconnect(sender=ReportExecution, dispatch_uid="test.refresh")
-
-
-@pytest.fixture
-def scheduled_report(simulated_report):
-    """A report on the simulator with a dashboard (card, chart, table) and a due schedule."""
+def scheduled_report(simulated_report, catalogue):
+    """The campaign performance report on the simulator, its dashboard and a due schedule,
+    delivering to one email address and one webhook."""
 
     def make(**faults):
-        report = simulated_report(sql=CAMPAIGN_SQL, cap=2, pending=0.05, running=0.1, **faults)
-        dashboard = DashboardFactory(name="Weekly campaigns", instance=report.instance)
-        configuration = ReportConfigurationFactory(dashboard=dashboard, report=report)
-        for position, (name, kind) in enumerate(
-            [("Impressions", "metric_card"), ("Clicks", "chart"), ("Campaigns", "table")]
-        ):
-            DashboardView.objects.create(
-                report_configuration=configuration,
-                view_name=name,
-                view_type=kind,
-                position=position,
-            )
+        report = simulated_report(sql="SELECT 1", cap=2, pending=0.05, running=0.1, **faults)
+        report.template = catalogue["campaign-performance-daily"]
+        report.name = "Weekly campaigns"
+        report.parameters = {}
+        report.lookback_days = 14
+        report.save()
+        build_dashboard(report=report)
         make_schedule(
             report=report,
             cron_expression="0 6 * * *",
@@ -171,9 +111,8 @@ def _point_webhook(report, receiver) -> str:
 
 
 def test_a_scheduled_run_delivers_one_email_with_the_pdf_and_one_webhook_call(
-    transactional_db, scheduled_report, webhook_receiver, in_process_worker, dashboard_refresh,
-    mailoutbox,
-):  # fmt: skip
+    transactional_db, scheduled_report, webhook_receiver, in_process_worker, mailoutbox
+):
     report = scheduled_report()
     _point_webhook(report, webhook_receiver)
 
@@ -182,15 +121,19 @@ def test_a_scheduled_run_delivers_one_email_with_the_pdf_and_one_webhook_call(
 
     execution = ReportExecution.objects.get(report=report)
     assert execution.status == ExecutionStatus.COMPLETED and execution.schedule_id
-    total = sum(r.data["impressions"] for r in execution.rows.all())
+    dashboard = report.configurations.get().dashboard
+    shown = dashboard_content(dashboard=dashboard)
+    assert shown.status == "ready" and shown.cards
     assert len(mailoutbox) == 1
     email = mailoutbox[0]
     assert email.to == ["client@example.com"]
-    assert f"/dashboards/{report.configurations.get().dashboard_id}/" in email.body
+    assert f"/dashboards/{dashboard.pk}/" in email.body
     [(name, content, mimetype)] = email.attachments
     assert mimetype == "application/pdf" and name.endswith(".pdf")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
-    assert f"{total:,}" in text and "Weekly campaigns" in text
+    assert dashboard.name in text
+    for card in shown.cards:
+        assert card.display["value"] in text, card.title
 
     assert len(webhook_receiver.calls) == 1
     call = webhook_receiver.calls[0]
@@ -198,7 +141,7 @@ def test_a_scheduled_run_delivers_one_email_with_the_pdf_and_one_webhook_call(
     payload = json.loads(call["body"])
     assert payload["event"] == "report.delivered"
     assert payload["execution"]["execution_id"] == execution.execution_id
-    assert payload["dashboard"]["cards"][0]["value"] == total
+    assert payload["dashboard"]["cards"][0]["value"] == shown.cards[0].data["value"]
     assert set(ScheduledDelivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
 
     # The task delivered again (a broker redelivery) sends nothing twice.
@@ -207,9 +150,8 @@ def test_a_scheduled_run_delivers_one_email_with_the_pdf_and_one_webhook_call(
 
 
 def test_a_failed_scheduled_run_delivers_nothing(
-    transactional_db, scheduled_report, webhook_receiver, in_process_worker, dashboard_refresh,
-    mailoutbox,
-):  # fmt: skip
+    transactional_db, scheduled_report, webhook_receiver, in_process_worker, mailoutbox
+):
     report = scheduled_report(fail_query_rate=1.0)
     _point_webhook(report, webhook_receiver)
 
@@ -229,7 +171,10 @@ def test_delivery_waits_for_the_dashboard_refresh(db, report, mailoutbox):
     dashboard = DashboardFactory(instance=report.instance)
     configuration = ReportConfigurationFactory(dashboard=dashboard, report=report)
     DashboardView.objects.create(
-        report_configuration=configuration, view_name="Sales", view_type="metric_card"
+        report_configuration=configuration,
+        view_name="Sales",
+        view_type="metric_card",
+        chart_configurations={"metric": "sales"},
     )
     schedule = make_schedule(
         report=report, cron_expression="0 6 * * *", timezone="UTC", next_run_at=timezone.now()
@@ -245,9 +190,9 @@ def test_delivery_waits_for_the_dashboard_refresh(db, report, mailoutbox):
     DeliverySubscriber.objects.create(report=report, channel="email", target="a@example.com")
     assert delivery.deliver_run(execution_pk=execution.pk) == "waiting"
     assert mailoutbox == []
-    configuration.views.update(
-        data_updated_at=timezone.now(), processed_data={"value": 1234567, "format": "integer"}
-    )
+    configuration.views.update(processed_data={"value": 1234567})
+    dashboard.data_refreshed_at = timezone.now()
+    dashboard.save()
     assert delivery.deliver_run(execution_pk=execution.pk) == "sent"
     assert len(mailoutbox) == 1 and "Sales: 1,234,567" in mailoutbox[0].body
 

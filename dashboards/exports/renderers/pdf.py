@@ -29,6 +29,7 @@ def dashboard_html(content: DashboardContent, *, max_table_rows: int) -> str:
     tables = []
     for table in content.tables:
         shown = table.rows[:max_table_rows]
+        texts = table.texts if table.texts and len(table.texts) == len(table.rows) else None
         numeric = [c.format in NUMERIC_FORMATS for c in table.columns]
         tables.append(
             {
@@ -39,10 +40,15 @@ def dashboard_html(content: DashboardContent, *, max_table_rows: int) -> str:
                 ],
                 "rows": [
                     [
-                        {"text": format_value(v, c.format), "css": "num" if n else ""}
-                        for v, c, n in zip(row, table.columns, numeric, strict=False)
+                        {
+                            "text": texts[i][j] if texts else format_value(v, c.format),
+                            "css": "num" if n else "",
+                        }
+                        for j, (v, c, n) in enumerate(
+                            zip(row, table.columns, numeric, strict=False)
+                        )
                     ]
-                    for row in shown
+                    for i, row in enumerate(shown)
                 ],
                 "capped": len(table.rows) > len(shown),
                 "shown": len(shown),
