@@ -182,6 +182,13 @@ class ParametersField(forms.Field):
         self.query_template = template
         self.widget.query_template = template
 
+    def has_changed(self, initial, data) -> bool:
+        """Changed when the values differ once cleaned (a list pasted again is no change)."""
+        try:
+            return self.clean(data) != (initial or {})
+        except forms.ValidationError:
+            return True
+
     def clean(self, value) -> dict[str, Any]:
         from reports.builder.services import check_parameters_step
 

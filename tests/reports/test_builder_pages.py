@@ -239,6 +239,16 @@ def test_the_admin_report_form_is_the_generated_parameter_form(staff, template, 
     assert response.status_code == 302, response.content.decode()[:3000]
     report.refresh_from_db()
     assert report.parameters["asins"] == ["B012345678", "B087654321"]
+    change = ReportBuilderAudit.objects.get(report=report, action="report changed")
+    assert change.configuration_before == {
+        "parameters": {"asins": ["B012345678"], "since": "2026-09-01"}
+    }
+    assert change.configuration == {"parameters": report.parameters}
+
+    # Saving again with the same values (pasted differently) changes nothing.
+    data["parameters__asins"] = "B012345678\nB087654321"
+    assert staff.post(url, data).status_code == 302
+    assert ReportBuilderAudit.objects.filter(action="report changed").count() == 1
 
 
 def test_the_admin_list_links_to_the_builder_and_add_goes_there(staff):
