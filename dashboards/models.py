@@ -328,3 +328,46 @@ class ReportExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.export_format} export ({self.status})"
+
+
+class FeedbackVerdict(models.TextChoices):
+    USEFUL = "useful", "Useful"
+    WRONG = "wrong", "Wrong"
+
+
+class InsightFeedback(models.Model):
+    """An analyst's verdict on an insight: one per user and insight, changed by posting again.
+
+    A refresh replaces a view's insights, so the insight as it was judged is kept in
+    `insight_snapshot` (type, text, confidence, method, version, source data): verdicts can
+    then be set against the calibration that produced them.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    insight = models.ForeignKey(
+        DashboardInsight, on_delete=models.SET_NULL, null=True, related_name="feedback"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="insight_feedback"
+    )
+    verdict = models.CharField(max_length=6, choices=FeedbackVerdict.choices)
+    note = models.TextField(blank=True)
+    insight_snapshot = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "dashboard_insight_feedback"
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["insight", "user"], name="dashboard_insight_feedback_insight_user_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(verdict__in=FeedbackVerdict.values),
+                name="dashboard_insight_feedback_verdict_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verdict} from {self.user}"

@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from backfills.api import BackfillViewSet
 from dashboards.api import DashboardViewSet
 from dashboards.exports.api import DashboardExportView, ExportViewSet
+from dashboards.insights.api import InsightFeedbackView
 from instances.api import InstanceViewSet
 from operations import health, metrics, views
 from operations.api import AlertSubscriptionViewSet
@@ -43,6 +44,11 @@ urlpatterns = [
         name="dashboard-exports",
     ),
     path("dashboards/", include("dashboards.urls")),
+    path(
+        "api/insights/<str:insight_id>/feedback/",
+        InsightFeedbackView.as_view(),
+        name="insight-feedback",
+    ),
     path("api/", include(router.urls)),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
