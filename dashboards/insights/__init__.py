@@ -1,7 +1,9 @@
 """Insights with calibrated confidence, computed from daily series by statistics.
 
 Pure Python (numpy, scipy, statsmodels); the statistics import nothing of Django. The Django
-side is store.py (replace a view's insights), services.py and api.py (analysts' feedback).
+side: store.py (`store_view_insights(view=...)`, which the dashboard refresh calls: the view's
+daily series from the dashboard's aggregates in, its DashboardInsight rows replaced;
+`replace_view_insights(view=..., findings=...)`), services.py and api.py (analysts' feedback).
 
 Interface
 ---------
@@ -57,7 +59,10 @@ __all__ = [
     "SeriesKey",
     "confidence_word",
     "find_insights",
+    "replace_view_insights",
+    "store_view_insights",
     "summary_findings",
+    "view_series",
 ]
 
 
@@ -71,6 +76,10 @@ def __getattr__(name: str) -> Any:
         from dashboards.insights import model
 
         return getattr(model, name)
+    if name in ("store_view_insights", "replace_view_insights", "view_series"):
+        from dashboards.insights import store
+
+        return getattr(store, name)
     if name in ("GroupTotals", "summary_findings"):
         from dashboards.insights import summary
 

@@ -96,6 +96,21 @@ def find_insights(
         daily = complete_daily(as_key(raw_key), points, cutoff=cutoff)
         if daily is not None:
             prepared.append(daily)
+    # Every series runs to the report's last day: a campaign missing from the last days of a
+    # report had none (a paused campaign must not be read as it was when it last ran).
+    if prepared:
+        end = max(d.last for d in prepared)
+        prepared = [
+            d
+            if d.last == end
+            else Daily(
+                key=d.key,
+                first=d.first,
+                values=np.concatenate([d.values, np.zeros((end - d.last).days)]),
+                dropped_in_lag=d.dropped_in_lag,
+            )
+            for d in prepared
+        ]
     context = {"as_of": as_of.isoformat(), "lag_days": lag_days, "cutoff": cutoff.isoformat()}
 
     findings = _trends(prepared, context, publish_at)
@@ -184,6 +199,7 @@ def _trends(prepared: list[Daily], context: dict, publish_at: float) -> list[Fin
                 source_data=_source(
                     daily,
                     context,
+                    direction=score.direction,
                     raw_score=round(raw, 4),
                     score="|t| of the slope, GLSAR with AR(1) errors",
                     p_value=p,
@@ -238,6 +254,7 @@ def _comparisons(prepared: list[Daily], context: dict, publish_at: float) -> lis
                 source_data=_source(
                     daily,
                     context,
+                    direction=score.direction,
                     raw_score=round(raw, 4),
                     score="|robust z| of the week-over-week log change against its own history",
                     p_value=p,
@@ -316,6 +333,7 @@ def _anomalies(prepared: list[Daily], context: dict, publish_at: float) -> list[
                     source_data=_source(
                         daily,
                         context,
+                        direction=direction,
                         raw_score=round(float(abs(result.z[peak])), 4),
                         score="|MAD z| of the STL residual (log scale)",
                         threshold=bucket["threshold"],

@@ -180,7 +180,7 @@ def comparison_score(values: np.ndarray, days: int = 7) -> ComparisonScore | Non
         return None
     sums = np.convolve(values, np.ones(days), mode="valid")  # sums[i] = values[i:i+days]
     positive = sums[sums > 0]
-    if positive.size == 0:
+    if positive.size == 0 or sums[-1] <= 0 or sums[-1 - days] <= 0:
         return None
     offset = 0.01 * float(np.median(positive))
     log_sums = np.log(sums + offset)

@@ -1,14 +1,20 @@
-"""Storing findings as a view's DashboardInsight rows (Django side of the insights)."""
+"""The Django side of the insights: a view's daily series in, its DashboardInsight rows out."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import ROUND_FLOOR, Decimal
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 
-from dashboards.insights.model import Finding
-from dashboards.models import DashboardInsight, DashboardView
+from dashboards.insights.model import Finding, SeriesKey
+from dashboards.models import DashboardFact, DashboardInsight, DashboardView
+from dashboards.widgets import DataPlan
+from reports.windows import today_in
+
+MAX_METRICS = 8
 
 
 def stored_confidence(confidence: float) -> Decimal:
@@ -41,3 +47,55 @@ def replace_view_insights(
             )
             for finding in findings
         )
+
+
+def view_series(*, view: DashboardView) -> dict:
+    """The daily series an insights view is about, from the dashboard's daily aggregates: its
+    metric, spend and sales (for ROAS and the rules) and the report's other measures, in
+    total and per campaign (or the widget's `group_by`)."""
+    configuration = view.report_configuration
+    plan = DataPlan.from_dict(configuration.data_aggregation_settings or {})
+    if plan.time_column is None:
+        return {}
+    widget = view.chart_configurations or {}
+    wanted = [widget.get("metric"), *(widget.get("metrics") or []), "spend", "sales"]
+    wanted += list(plan.measures)  # and the report's other measures (impressions, clicks, ...)
+    metrics = [m for m in dict.fromkeys(wanted) if m and m in plan.measures][:MAX_METRICS]
+    if not metrics:
+        return {}
+    sums = {m: Sum(plan.measure_slot(m)) for m in metrics}
+    facts = DashboardFact.objects.filter(dashboard_id=configuration.dashboard_id)
+    series: dict = {}
+    for row in facts.filter(grain=0).values("day").annotate(**sums).order_by("day"):
+        for metric in metrics:
+            series.setdefault(SeriesKey(metric), []).append((row["day"], row[metric]))
+    group = widget.get("group_by") or "campaign"
+    if isinstance(group, list | tuple):
+        group = group[0] if group else None
+    if group in plan.dimensions:
+        slot = plan.dimension_slot(group)
+        rows = facts.filter(grain=1).values("day", slot).annotate(**sums).order_by("day")
+        for row in rows:
+            if not row[slot]:
+                continue
+            for metric in metrics:
+                key = SeriesKey(metric, str(row[slot]))
+                series.setdefault(key, []).append((row["day"], row[metric]))
+    return series
+
+
+def store_view_insights(*, view: DashboardView, as_of=None) -> list[DashboardInsight]:
+    """The dashboard refresh's call: find the view's insights and make them its insights.
+
+    `as_of` is the refresh day in the report's time zone (today by default); days within
+    AMC's data lag of it are left out.
+    """
+    from dashboards.insights.engine import find_insights  # statsmodels: loaded when used
+
+    if as_of is None:
+        report = view.report_configuration.report
+        as_of = today_in((report.timezone if report else None) or "UTC")
+    findings = find_insights(
+        view_series(view=view), as_of=as_of, lag_days=settings.AMC_DATA_LAG_DAYS
+    )
+    return replace_view_insights(view=view, findings=findings)
