@@ -57,7 +57,6 @@ __all__ = [
     "Finding",
     "GroupTotals",
     "SeriesKey",
-    "confidence_word",
     "find_insights",
     "replace_view_insights",
     "store_view_insights",
@@ -72,7 +71,7 @@ def __getattr__(name: str) -> Any:
         from dashboards.insights.engine import find_insights
 
         return find_insights
-    if name in ("Finding", "SeriesKey", "confidence_word"):
+    if name in ("Finding", "SeriesKey"):
         from dashboards.insights import model
 
         return getattr(model, name)

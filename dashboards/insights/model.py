@@ -56,18 +56,3 @@ class Finding:
     window: tuple[date, date] | None = None
     ai_model: str = METHOD
     prompt_version: str = VERSION
-
-    @property
-    def confidence_word(self) -> str:
-        return confidence_word(self.confidence)
-
-
-def confidence_word(confidence: float) -> str:
-    """The word shown beside the number on the dashboard."""
-    if confidence >= 0.95:
-        return "very high"
-    if confidence >= 0.9:
-        return "high"
-    if confidence >= 0.8:
-        return "moderate"
-    return "low"

@@ -132,6 +132,7 @@ def sales_falling_while_spend_is_not(
                 {
                     "rule": "sales_falling_spend_not",
                     "group": group,
+                    "n": finding.source_data.get("n"),
                     "window": finding.source_data.get("window"),
                 },
             )
@@ -162,6 +163,7 @@ def recent_spend_spike(published: list[Finding], daily, spend_metric: str) -> li
                 {
                     "rule": "recent_spend_spike",
                     "group": finding.key.group,
+                    "n": finding.source_data.get("n"),
                     "window": finding.source_data.get("window"),
                 },
             )
