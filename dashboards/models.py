@@ -231,7 +231,10 @@ class DashboardFact(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="facts")
+    # Indexed by idx_dashboard_facts_day (dashboard first): one index less to write.
+    dashboard = models.ForeignKey(
+        Dashboard, on_delete=models.CASCADE, related_name="facts", db_index=False
+    )
     grain = models.PositiveSmallIntegerField(default=1)
     day = models.DateField()
     d0 = models.CharField(max_length=300, default="", blank=True)

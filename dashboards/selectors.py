@@ -154,6 +154,21 @@ class DashboardContent:
     refreshing: bool
 
     @property
+    def filter_choices(self) -> list[dict]:
+        """Each dimension filter with its options, the chosen one marked (for the page)."""
+        labels = {"campaign": "Campaign", "ad_product": "Ad product"}
+        return [
+            {
+                "name": name,
+                "label": labels.get(name, name.capitalize()),
+                "options": [
+                    (value, value == self.filters.dimensions.get(name)) for value in options
+                ],
+            }
+            for name, options in self.filter_options.items()
+        ]
+
+    @property
     def cards(self) -> list[Widget]:
         return [w for w in self.widgets if w.type == "metric_card"]
 
