@@ -47,10 +47,10 @@ def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("bench_schedules needs PostgreSQL: set DATABASE_URL or use scripts/bench.sh")
 
-    from reports import engine
+    from reports.engine import queue
 
     sent: list[str] = []
-    engine._enqueue = lambda name, pk, countdown=0: sent.append(name)
+    queue.enqueue = lambda task, pk, countdown=0: sent.append(task.name)
 
     instance, template, owner = set_up()
     try:

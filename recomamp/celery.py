@@ -22,3 +22,11 @@ def use_django_logging(**_kwargs) -> None:
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+
+
+@app.on_after_finalize.connect
+def _periodic_tasks(sender, **kwargs) -> None:
+    """Every periodic task, from the one declaration (recomamp.periodic)."""
+    from recomamp.periodic import beat_schedule
+
+    sender.conf.beat_schedule = beat_schedule()

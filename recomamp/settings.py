@@ -239,6 +239,10 @@ CELERY_TASK_ROUTES = {
     "dashboards.exports.build_export": {"queue": "exports"},
     "schedules.deliver_scheduled_run": {"queue": "exports"},
 }
+# No task runs away: past the soft limit a step gets SoftTimeLimitExceeded (a failed attempt,
+# retried by the engine); the hard limit kills the process (the sweeper repairs the phase).
+CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("RECOMAMP_TASK_SOFT_TIME_LIMIT", "600"))
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 
 # One JSON object a line with RECOMAMP_LOG_FORMAT=json (production); readable text otherwise.
 # Every line carries the execution/report/instance/schedule/backfill/task ids where known, and
@@ -270,6 +274,11 @@ RECOMAMP_DASHBOARD_REFRESH_DELAY_SECONDS = float(
     os.environ.get("RECOMAMP_DASHBOARD_REFRESH_DELAY_SECONDS", "5")
 )
 # First automatic retry of a failed backfill segment, doubling up to 15 minutes.
+#: The shortest interval between two runs of one schedule (a custom cron firing more often
+#: is refused with a 400 naming cron_expression).
+RECOMAMP_SCHEDULE_MIN_INTERVAL_MINUTES = float(
+    os.environ.get("RECOMAMP_SCHEDULE_MIN_INTERVAL_MINUTES", "5")
+)
 RECOMAMP_BACKFILL_RETRY_SECONDS = float(os.environ.get("RECOMAMP_BACKFILL_RETRY_SECONDS", "30"))
 
 # --- Exports and scheduled delivery --------------------------------------------------------

@@ -9,6 +9,7 @@ from instances.admin import InstanceScopedAdmin, ReadOnlyForAnalysts
 from recomamp.errors import DomainError, ValidationFailed
 from reports.forms import ReportAdminForm
 from reports.models import (
+    ExecutionEvent,
     ExecutionSlot,
     QueryTemplate,
     ReportBuilderActivity,
@@ -187,13 +188,45 @@ class ReportDefinitionAdmin(InstanceScopedAdmin):
                 self.message_user(request, f"{report}: started {execution.execution_id}.")
 
 
+class ExecutionEventInline(admin.TabularInline):
+    """The execution's story: every move, when, by which worker or user, and why."""
+
+    model = ExecutionEvent
+    fields = [
+        "at",
+        "from_status",
+        "from_phase",
+        "to_status",
+        "to_phase",
+        "worker",
+        "user",
+        "detail",
+    ]
+    readonly_fields = fields
+    ordering = ["at", "id"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        # Whoever may see the execution (its page is narrowed to their instances) sees its story.
+        return request.user.has_perm("reports.view_reportexecution")
+
+
 @admin.register(ReportExecution)
 class ReportExecutionAdmin(ReadOnlyForAnalysts, InstanceScopedAdmin):
+    inlines = [ExecutionEventInline]
     list_display = [
         "execution_id",
         "report",
         "instance",
         "status",
+        "phase",
         "triggered_by",
         "row_count",
         "started_at",

@@ -38,6 +38,11 @@ def client_for_instance(instance: AmcInstance) -> AmcClient:
 
     Clients are kept per account version in each process, so their HTTP connections are reused
     from one task to the next; editing the account makes a new one.
+
+    The engine owns retries (a failed attempt is retried with backoff by the next task), so
+    the client retries once, briefly: a call's worst case (two attempts at the connect and
+    read timeouts plus one short pause, about 75 s) stays inside a step's lease
+    (RECOMAMP_LEASE_SECONDS, 90 s by default); downloads renew their lease as bytes arrive.
     """
     account = instance.account
     return _client(account.pk, account.updated_at, account)
@@ -58,4 +63,6 @@ def _client(account_pk, updated_at, account: AmcAccount) -> AmcClient:
         advertiser_id=account.account_id,
         marketplace_id=account.marketplace_id,
         session=_AllowlistedSession(base_url, credentials.token_url),
+        max_retries=1,
+        backoff_max=min(5.0, settings.RECOMAMP_LEASE_SECONDS / 10),
     )

@@ -13,6 +13,7 @@ from instances.selectors import instances_for_user
 from recomamp.api import UTCDateTimeFilter
 from recomamp.errors import Conflict
 from reports.models import (
+    ExecutionEvent,
     ExecutionResultRow,
     ExecutionStatus,
     Frequency,
@@ -76,6 +77,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "scheduled_for",
             "collection",
             "status",
+            "phase",
             "amc_execution_id",
             "amc_status",
             "row_count",
@@ -283,6 +285,7 @@ class ReportViewSet(viewsets.ModelViewSet):
         report = self.get_object()
         serializer = PreviewSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        report_services.validate_timezone(report.timezone)
         preview = preview_sql(
             sql=report.template.sql_query,
             definitions=report.template.parameter_definitions,
@@ -316,6 +319,24 @@ class ExecutionFilter(filters.FilterSet):
     class Meta:
         model = ReportExecution
         fields = ["report", "instance", "status", "triggered_by"]
+
+
+class ExecutionEventSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = ExecutionEvent
+        fields = [
+            "at",
+            "from_status",
+            "from_phase",
+            "to_status",
+            "to_phase",
+            "worker",
+            "user",
+            "detail",
+        ]
+        read_only_fields = fields
 
 
 class ResultRowSerializer(serializers.ModelSerializer):
@@ -358,6 +379,16 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             filename=f"{execution.execution_id}.csv",
             content_type="text/csv",
         )
+
+    @extend_schema(responses=ExecutionEventSerializer(many=True))
+    @action(detail=True, methods=["get"], filterset_class=None, ordering=None, search_fields=[])
+    def events(self, request, execution_id=None):
+        """The execution's lifecycle, oldest first: every move of its status and phase, when,
+        by which worker or user, with details (AMC status, error, retry number)."""
+        execution = self.get_object()
+        events = execution.events.select_related("user").order_by("at", "id")
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(ExecutionEventSerializer(page, many=True).data)
 
     @extend_schema(responses=ResultRowSerializer(many=True))
     @action(detail=True, methods=["get"], filterset_class=None, ordering=None, search_fields=[])

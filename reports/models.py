@@ -158,10 +158,23 @@ class ExecutionStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class ExecutionPhase(models.TextChoices):
+    """Where an execution is inside its status (see reports.engine.states for the moves)."""
+
+    QUEUED = "queued", "Queued (waiting for a slot)"
+    DISPATCHED = "dispatched", "Dispatched (holds a slot, start sent)"
+    SUBMITTING = "submitting", "Submitting to AMC"
+    SUBMITTED = "submitted", "At AMC (polled)"
+    DOWNLOADING = "downloading", "Downloading the result"
+    CANCELLING = "cancelling", "Cancelled, AMC not told yet"
+    ENDED = "ended", "Ended"
+
+
 class ReportExecution(models.Model):
     """One run of a report at AMC, from pending to completed, failed or cancelled.
 
-    Transitions are made only by `reports.engine` with conditional updates.
+    Its (status, phase) moves only through `reports.engine.states.move`, one conditional
+    update per move, each recorded as an ExecutionEvent.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -204,6 +217,9 @@ class ReportExecution(models.Model):
     )
     status = models.CharField(
         max_length=10, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING
+    )
+    phase = models.CharField(
+        max_length=12, choices=ExecutionPhase.choices, default=ExecutionPhase.QUEUED
     )
     amc_execution_id = models.CharField(max_length=200, blank=True)
     amc_status = models.CharField(max_length=20, blank=True)
@@ -253,6 +269,11 @@ class ReportExecution(models.Model):
                 name="idx_report_exec_in_flight",
                 condition=Q(status__in=["pending", "running"]),
             ),
+            models.Index(
+                fields=["instance", "created_at"],
+                name="idx_report_exec_queued",
+                condition=Q(phase="queued"),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -262,6 +283,10 @@ class ReportExecution(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=ExecutionStatus.values),
                 name="report_executions_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(phase__in=ExecutionPhase.values),
+                name="report_executions_phase_valid",
             ),
             models.CheckConstraint(
                 condition=Q(triggered_by__in=TriggeredBy.values),
@@ -292,6 +317,37 @@ class ReportExecution(models.Model):
 TERMINAL_STATUSES = frozenset(
     {ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
 )
+
+
+class ExecutionEvent(models.Model):
+    """One move of an execution: from which state to which, when, by whom, and why."""
+
+    id = models.BigAutoField(primary_key=True)
+    execution = models.ForeignKey(ReportExecution, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=10, blank=True)
+    from_phase = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=10)
+    to_phase = models.CharField(max_length=12)
+    at = models.DateTimeField()
+    worker = models.CharField(
+        max_length=200, blank=True, help_text="The process that made the move (host:pid)."
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "report_execution_events"
+        ordering = ["execution", "at", "id"]
+        indexes = [models.Index(fields=["execution", "at"], name="idx_execution_events")]
+
+    def __str__(self) -> str:
+        return f"{self.from_status}/{self.from_phase} -> {self.to_status}/{self.to_phase}"
 
 
 class ExecutionResultRow(models.Model):

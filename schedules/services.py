@@ -29,9 +29,7 @@ calendar of the report's timezone (the zone the window is sent to AMC in).
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -39,13 +37,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from recomamp.errors import Conflict, FieldError, ValidationFailed
-from recomamp.identifiers import new_execution_id
-from reports import engine
 from reports.models import (
     AuditStep,
     ExecutionStatus,
@@ -55,9 +52,8 @@ from reports.models import (
     TriggeredBy,
 )
 from reports.parameters import DefinitionError, ParameterErrors, TemplateError, render_sql
-from reports.services.executions import execution_tag
+from reports.services.executions import create_executions, new_execution
 from reports.services.reports import check_parameters, record_audit, require_write
-from reports.signals import execution_finished
 from reports.windows import TimeWindow, lookback_window
 from schedules import cron
 from schedules.models import ReportSchedule, ScheduleType
@@ -129,6 +125,7 @@ def build_schedule_spec(
             expression = cron.validate_cron(cron_expression)
         except cron.ScheduleError as exc:
             raise _schedule_error(exc) from None
+        _check_interval_floor(expression, tz_name)
         return ScheduleSpec(schedule_type, expression, tz_name, {})
 
     if cron_expression:
@@ -178,6 +175,25 @@ def build_schedule_spec(
     except cron.ScheduleError as exc:
         raise _schedule_error(exc, config_prefix=True) from None
     return ScheduleSpec(schedule_type, expression, parsed.timezone, config)
+
+
+def _check_interval_floor(expression: str, tz_name: str) -> None:
+    """A schedule may not fire more often than RECOMAMP_SCHEDULE_MIN_INTERVAL_MINUTES apart
+    (each run costs AMC quota and a slot of the instance)."""
+    floor = settings.RECOMAMP_SCHEDULE_MIN_INTERVAL_MINUTES
+    runs = cron.preview_runs(expression, tz_name, after=timezone.now(), count=60)
+    gaps = [(b - a).total_seconds() / 60 for a, b in zip(runs, runs[1:], strict=False)]
+    if gaps and min(gaps) < floor:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "cron_expression",
+                    "too_frequent",
+                    f"Runs would be {min(gaps):g} minutes apart; at least {floor:g} minutes"
+                    " between runs.",
+                )
+            ]
+        )
 
 
 @dataclass(frozen=True)
@@ -500,22 +516,19 @@ def dispatch_due_schedules(
 
     ``now`` is fixed for the whole call (tests and simulations pass their own). Each batch is
     its own transaction, so locks are short and concurrent dispatchers share the work; the
-    engine gets the new executions after each commit.
+    engine gets the new executions after each commit (reports' creation service does that).
     """
     now = now or timezone.now()
     result = DispatchResult()
     for _ in range(max_batches):
         with transaction.atomic():
             claimed = claim_due_schedules(now=now, limit=batch_size)
-            born_failed = _dispatch_batch(claimed, now=now, result=result) if claimed else []
+            if claimed:
+                _dispatch_batch(claimed, now=now, result=result)
         result.batches += 1
         result.claimed += len(claimed)
-        for execution in born_failed:
-            execution_finished.send(sender=ReportExecution, execution=execution)
         if len(claimed) < batch_size:
             break
-    for instance_pk in result.instances:
-        engine.dispatch_waiting(instance_pk=instance_pk)
     if result.claimed:
         logger.info("schedule dispatcher: %s", result.as_dict())
     return result
@@ -564,171 +577,102 @@ def _cached_window(lookback_days: int, tz_name: str, today: date, _lag: int) -> 
 
 def _dispatch_batch(
     schedules: list[ReportSchedule], *, now: datetime, result: DispatchResult
-) -> list[ReportExecution]:
-    """Plan, insert and advance one locked batch; returns the executions born failed."""
+) -> None:
+    """Plan, insert and advance one locked batch.
+
+    Each schedule is handled on its own: one whose report cannot be rendered, whose timezone
+    is unknown or whose planning fails in any way gets a failed run with the reason (visible
+    in its history and the admin) and the batch goes on.
+    """
     template_ids = {s.report.template_id for s in schedules if s.report.is_active}
     sql_cache = _SqlCache(QueryTemplate.objects.in_bulk(template_ids))
     advances: list[tuple[Any, datetime | None]] = []
-    executions: list[tuple] = []
+    executions: list[ReportExecution] = []
     for schedule in schedules:
         try:
             plan = _plan(schedule.cron_expression, schedule.timezone, schedule.next_run_at, now)
-        except cron.ScheduleError as exc:
-            # Stored rows are validated; this means the rules changed under an old row. Park it
-            # (next_run_at NULL is never due) rather than fail the whole tick.
-            logger.error("schedule %s parked: %s", schedule.schedule_id, exc.message)
+        except Exception as exc:  # noqa: BLE001 - one schedule never stops the others
+            # The rules changed under a stored row (or its zone vanished): park it (next_run_at
+            # NULL is never due) with a failed run that says why.
+            reason = getattr(exc, "message", None) or str(exc)
+            logger.error("schedule %s parked: %s", schedule.schedule_id, reason)
             advances.append((schedule.pk, None))
-            result.skipped += 1
+            if schedule.report.is_active:
+                executions.append(
+                    _failed_run(
+                        schedule,
+                        schedule.next_run_at,
+                        f"The schedule was paused by the dispatcher: {reason}",
+                    )
+                )
             continue
         advances.append((schedule.pk, plan.next_run_at))
         if plan.run_at is None or not schedule.report.is_active:
             result.skipped += 1
             continue
-        executions.append(_scheduled_execution(schedule, plan.run_at, sql_cache, now=now))
+        try:
+            executions.append(_scheduled_execution(schedule, plan.run_at, sql_cache))
+        except Exception as exc:  # noqa: BLE001
+            logger.exception("schedule %s: the run could not be prepared", schedule.schedule_id)
+            executions.append(
+                _failed_run(
+                    schedule, plan.run_at, f"The scheduled run could not be prepared: {exc}"
+                )
+            )
 
-    inserted = _insert_executions(executions)
+    inserted = create_executions(executions, skip_existing=True)
     result.skipped += len(executions) - len(inserted)
     result.created += len(inserted)
+    result.failed += sum(1 for e in inserted if e.status == ExecutionStatus.FAILED)
+    result.instances.update(e.instance_id for e in inserted if e.status == ExecutionStatus.PENDING)
     _advance(advances)
-    failed_pks = [pk for pk, _, status in inserted if status == ExecutionStatus.FAILED]
-    result.failed += len(failed_pks)
-    result.instances.update(
-        instance_pk for _, instance_pk, status in inserted if status == ExecutionStatus.PENDING
+
+
+def _failed_run(schedule: ReportSchedule, run_at: datetime, reason: str) -> ReportExecution:
+    report = schedule.report
+    return new_execution(
+        report=report,
+        user=_owner(report),
+        triggered_by=TriggeredBy.SCHEDULE,
+        window=None,
+        sql="",
+        snapshot={**report.parameters, **schedule.default_parameters},
+        schedule=schedule,
+        scheduled_for=run_at,
+        error=reason,
     )
-    if not failed_pks:
-        return []
-    return list(ReportExecution.objects.filter(pk__in=failed_pks))
 
 
-# The columns the dispatcher writes; every other column of report_executions gets the model's
-# default in the INSERT below (pending runs: no AMC id yet, no attempts, nothing started).
-_RUN_COLUMNS = (
-    ("id", "uuid"),
-    ("execution_id", "text"),
-    ("report_id", "uuid"),
-    ("template_id", "uuid"),
-    ("instance_id", "uuid"),
-    ("user_id", "integer"),
-    ("schedule_id", "uuid"),
-    ("scheduled_for", "timestamptz"),
-    ("status", "text"),
-    ("error_message", "text"),
-    ("parameters_snapshot", "jsonb"),
-    ("rendered_sql", "text"),
-    ("time_window_start", "timestamptz"),
-    ("time_window_end", "timestamptz"),
-    ("completed_at", "timestamptz"),
-)
+def _owner(report: ReportDefinition):
+    user = get_user_model()(pk=report.owner_id)
+    return user
 
 
 def _scheduled_execution(
-    schedule: ReportSchedule, run_at: datetime, sql_cache: _SqlCache, *, now: datetime
-) -> tuple:
-    """One row of _RUN_COLUMNS: what create_execution would store, for the bulk insert."""
+    schedule: ReportSchedule, run_at: datetime, sql_cache: _SqlCache
+) -> ReportExecution:
+    """The run of a schedule for one fire time: pending with its SQL, or born failed with the
+    reason when the report's parameters no longer fit its template."""
     report = schedule.report
-    window = _window(report.lookback_days, report.timezone, _local_date(run_at, report.timezone))
+    today = _local_date(run_at, report.timezone)
+    window = _window(report.lookback_days, report.timezone, today)
     values = {**report.parameters, **schedule.default_parameters}
-    rendered = sql_cache.render(report, values, _local_date(run_at, report.timezone))
-    execution_id = new_execution_id()
+    rendered = sql_cache.render(report, values, today)
     if isinstance(rendered, str):
-        # The report's parameters no longer fit its template: the run is recorded as failed
-        # (counted and visible in the history) instead of silently missed.
-        status, error, snapshot, sql, completed = ExecutionStatus.FAILED, rendered, values, "", now
+        sql, snapshot, error = "", values, rendered
     else:
-        sql, snapshot = rendered
-        status, error, completed = ExecutionStatus.PENDING, "", None
-        sql = execution_tag(execution_id) + sql
-    return (
-        uuid.uuid4(),
-        execution_id,
-        report.pk,
-        report.template_id,
-        report.instance_id,
-        report.owner_id,
-        schedule.pk,
-        run_at,
-        str(status),
-        error,
-        json.dumps(snapshot),
-        sql,
-        window.start,
-        window.end,
-        completed,
+        (sql, snapshot), error = rendered, ""
+    return new_execution(
+        report=report,
+        user=_owner(report),
+        triggered_by=TriggeredBy.SCHEDULE,
+        window=window,
+        sql=sql,
+        snapshot=snapshot,
+        schedule=schedule,
+        scheduled_for=run_at,
+        error=error,
     )
-
-
-def _insert_executions(rows: list[tuple]) -> list[tuple]:
-    """Insert the runs, skipping any that exist; count them on their reports.
-
-    Returns (pk, instance_pk, status) of the new ones. ON CONFLICT DO NOTHING against the
-    unique (schedule, scheduled_for) index is what makes a double run impossible, whatever
-    happened before (a retried tick, an edit that moved next_run_at back). The rows go in by
-    COPY (a temporary table dropped at commit): 1,000 runs in a few statements, not 1,000.
-    """
-    if not rows:
-        return []
-    if connection.vendor != "postgresql":
-        return _insert_executions_portable(rows)
-    columns = ", ".join(name for name, _ in _RUN_COLUMNS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMPORARY TABLE scheduled_runs ("
-            + ", ".join(f"{name} {kind}" for name, kind in _RUN_COLUMNS)
-            + ") ON COMMIT DROP"
-        )
-        with cursor.copy(f"COPY scheduled_runs ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        # One statement: insert, then what create_execution's count_execution does per report
-        # (a report has one active schedule, so at most one new run per report here).
-        cursor.execute(
-            f"""
-            WITH new AS (
-                INSERT INTO report_executions (
-                    {columns}, triggered_by, amc_execution_id, amc_status, output_location,
-                    error_details, cancel_requested, attempts, created_at, updated_at
-                )
-                SELECT {columns}, %(triggered_by)s, '', '', '', '{{}}'::jsonb, false, 0,
-                       %(now)s, %(now)s
-                FROM scheduled_runs
-                ON CONFLICT DO NOTHING
-                RETURNING id, report_id, instance_id, status
-            ),
-            counted AS (
-                UPDATE report_definitions AS r
-                SET execution_count = r.execution_count + 1, last_execution_id = new.id
-                FROM new WHERE r.id = new.report_id
-            )
-            SELECT id, instance_id, status FROM new
-            """,
-            {"triggered_by": TriggeredBy.SCHEDULE.value, "now": timezone.now()},
-        )
-        inserted = cursor.fetchall()
-        # Dropped now too: an enclosing transaction (a test, a command) may run several batches.
-        cursor.execute("DROP TABLE scheduled_runs")
-    return inserted
-
-
-def _insert_executions_portable(rows: list[tuple]) -> list[tuple]:
-    """_insert_executions for the embedded SQLite database: the same rows through the ORM
-    (INSERT OR IGNORE against the same unique index), a statement per report for the counts."""
-    names = [name for name, _ in _RUN_COLUMNS]
-    executions = []
-    for row in rows:
-        fields = dict(zip(names, row, strict=True))
-        fields["parameters_snapshot"] = json.loads(fields["parameters_snapshot"])
-        executions.append(ReportExecution(triggered_by=TriggeredBy.SCHEDULE, **fields))
-    ReportExecution.objects.bulk_create(executions, ignore_conflicts=True)
-    inserted = ReportExecution.objects.filter(pk__in=[e.pk for e in executions]).values_list(
-        "pk", "instance_id", "status", "report_id"
-    )
-    new = []
-    for pk, instance_pk, status, report_pk in inserted:
-        ReportDefinition.objects.filter(pk=report_pk).update(
-            execution_count=F("execution_count") + 1, last_execution_id=pk
-        )
-        new.append((pk, instance_pk, status))
-    return new
 
 
 def _advance(advances: list[tuple[Any, datetime | None]]) -> None:

@@ -5,7 +5,7 @@ from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from instances.models import AccessRole
-from reports import engine
+from reports.engine import queue
 from reports.services.templates import upsert_catalogue
 from tests.factories.instances import (
     AmcAccountFactory,
@@ -91,7 +91,9 @@ def engine_tasks(monkeypatch):
     service tests that stop at the engine's door (end-to-end tests use real workers)."""
     sent: list[tuple[str, str]] = []
     monkeypatch.setattr(
-        engine, "_enqueue", lambda name, pk, countdown=0: sent.append((name, str(pk)))
+        queue,
+        "enqueue",
+        lambda task, pk, countdown=0: sent.append((task.name.split(".")[-1], str(pk))),
     )
     return sent
 

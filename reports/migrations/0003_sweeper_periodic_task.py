@@ -5,22 +5,6 @@ from django.db import migrations
 TASK_NAME = "Execution sweeper"
 
 
-def create_task(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_10s, _ = IntervalSchedule.objects.get_or_create(every=10, period="seconds")
-    PeriodicTask.objects.update_or_create(
-        name=TASK_NAME,
-        defaults={
-            "task": "reports.sweep_executions",
-            "interval": every_10s,
-            "enabled": True,
-            "description": "Frees slots of ended executions, resumes executions whose worker "
-            "died, and starts waiting executions where the instance has free slots.",
-        },
-    )
-
-
 def delete_task(apps, schema_editor):
     apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=TASK_NAME).delete()
 
@@ -31,4 +15,5 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(create_task, delete_task)]
+    # Periodic tasks are declared in recomamp.periodic (synced at migrate and at beat start).
+    operations = [migrations.RunPython(migrations.RunPython.noop, delete_task)]

@@ -1,23 +1,36 @@
-"""Creating and cancelling executions; the engine (reports.engine) does the rest."""
+"""Creating and cancelling executions; the engine (reports.engine) does the rest.
+
+`create_executions` is the one way executions come into being."""
 
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from recomamp.errors import Conflict, FieldError, RateLimited, ValidationFailed
-from reports import engine
-from reports.models import AuditStep, ReportDefinition, ReportExecution, TriggeredBy
+from reports.engine.slots import dispatch_waiting
+from reports.engine.states import creation_event
+from reports.engine.steps import request_cancel
+from reports.models import (
+    AuditStep,
+    ExecutionEvent,
+    ExecutionPhase,
+    ExecutionStatus,
+    ReportDefinition,
+    ReportExecution,
+    TriggeredBy,
+)
 from reports.parameters import ParameterEngineError, render_sql
 from reports.services.reports import (
-    count_execution,
     parameter_errors,
     record_audit,
     require_write,
+    validate_timezone,
 )
+from reports.signals import send_execution_finished
 from reports.windows import TimeWindow, lookback_window, today_in, validate_window
 
 
@@ -30,6 +43,7 @@ def render_for_report(
     *, report: ReportDefinition, parameters: dict[str, Any] | None = None
 ) -> tuple[str, dict[str, Any]]:
     """The report's SQL with its saved parameters (overridden by `parameters`)."""
+    validate_timezone(report.timezone)
     values = {**report.parameters, **(parameters or {})}
     try:
         rendered = render_sql(
@@ -43,15 +57,34 @@ def render_for_report(
     return rendered.sql, rendered.parameters
 
 
+def _lock_quota_rows(*, user, instance_pk) -> None:
+    """Serialise run requests per user and per instance for the rest of the transaction, so
+    counting the last minute's runs and inserting the new one are atomic (FOR NO KEY UPDATE:
+    inserts that reference the rows are not blocked)."""
+    from django.contrib.auth import get_user_model
+
+    from instances.models import AmcInstance
+
+    if user is not None and user.pk is not None:
+        list(
+            get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values("pk")
+        )
+    list(AmcInstance.objects.select_for_update(no_key=True).filter(pk=instance_pk).values("pk"))
+
+
 def check_rate_limits(*, report: ReportDefinition, user) -> None:
-    """Runs started by people and the API, per user and per instance, per minute."""
+    """Runs started by people and the API: per user, and per instance counting every run
+    (scheduled and backfill runs too), per minute. Call inside the transaction that inserts
+    the run: the rows are locked first, so N concurrent requests cannot all pass."""
+    _lock_quota_rows(user=user, instance_pk=report.instance_id)
     since = timezone.now() - timedelta(minutes=1)
     counts = ReportExecution.objects.filter(
-        Q(user=user) | Q(instance_id=report.instance_id),
-        created_at__gte=since,
-        triggered_by__in=[TriggeredBy.MANUAL, TriggeredBy.API],
+        Q(user=user) | Q(instance_id=report.instance_id), created_at__gte=since
     ).aggregate(
-        by_user=Count("pk", filter=Q(user=user)),
+        by_user=Count(
+            "pk",
+            filter=Q(user=user, triggered_by__in=[TriggeredBy.MANUAL, TriggeredBy.API]),
+        ),
         by_instance=Count("pk", filter=Q(instance_id=report.instance_id)),
     )
     if counts["by_user"] >= settings.RECOMAMP_RUNS_PER_USER_PER_MINUTE:
@@ -66,6 +99,178 @@ def check_rate_limits(*, report: ReportDefinition, user) -> None:
         )
 
 
+def new_execution(
+    *,
+    report: ReportDefinition,
+    user,
+    triggered_by: str,
+    window: TimeWindow,
+    sql: str,
+    snapshot: dict[str, Any],
+    schedule=None,
+    scheduled_for: datetime | None = None,
+    collection=None,
+    error: str = "",
+) -> ReportExecution:
+    """An unsaved execution for `create_executions`: pending with its SQL, or, with `error`,
+    born failed (the run could not be prepared: recorded, counted and visible in history)."""
+    execution = ReportExecution(
+        report_id=report.pk,
+        template_id=report.template_id,
+        instance_id=report.instance_id,
+        user=user,
+        triggered_by=triggered_by,
+        schedule=schedule,
+        scheduled_for=scheduled_for,
+        collection=collection,
+        parameters_snapshot=snapshot,
+        time_window_start=window.start if window else None,
+        time_window_end=window.end if window else None,
+    )
+    if error:
+        execution.status = ExecutionStatus.FAILED
+        execution.phase = ExecutionPhase.ENDED
+        execution.error_message = error
+        execution.completed_at = timezone.now()
+    else:
+        execution.rendered_sql = execution_tag(execution.execution_id) + sql
+    return execution
+
+
+#: From this many rows on, PostgreSQL gets them by COPY (the dispatcher's batches).
+COPY_THRESHOLD = 20
+
+
+def create_executions(
+    executions: list[ReportExecution], *, skip_existing: bool = False
+) -> list[ReportExecution]:
+    """The one way executions come into being (ad-hoc runs, schedules, backfills, builder).
+
+    Inserts them (COPY on PostgreSQL for large batches; with `skip_existing`, ON CONFLICT DO
+    NOTHING against the unique (schedule, scheduled_for) index), writes their first event,
+    counts them on their reports, makes runs beyond the instance's per-minute quota wait for
+    it (scheduled and backfill runs are never refused), and after commit hands the pending
+    ones to the engine and announces the born-failed ones. Returns the inserted executions.
+    """
+    if not executions:
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        _wait_for_quota(executions, now=now)
+        for execution in executions:
+            execution.created_at = execution.updated_at = now
+        if connection.vendor == "postgresql" and len(executions) >= COPY_THRESHOLD:
+            inserted_pks = _copy_insert(executions)
+        elif skip_existing:
+            ReportExecution.objects.bulk_create(executions, ignore_conflicts=True)
+            inserted_pks = set(
+                ReportExecution.objects.filter(pk__in=[e.pk for e in executions]).values_list(
+                    "pk", flat=True
+                )
+            )
+        else:
+            ReportExecution.objects.bulk_create(executions)
+            inserted_pks = {e.pk for e in executions}
+        inserted = [e for e in executions if e.pk in inserted_pks]
+        ExecutionEvent.objects.bulk_create([creation_event(e, at=now) for e in inserted])
+        _count_on_reports(inserted)
+        instances = {e.instance_id for e in inserted if e.status == ExecutionStatus.PENDING}
+        for instance_pk in instances:
+            dispatch_waiting(instance_pk=instance_pk)
+        for execution in inserted:
+            if execution.status != ExecutionStatus.PENDING:
+                send_execution_finished(execution.pk, execution.status)
+    return inserted
+
+
+def _wait_for_quota(executions: list[ReportExecution], *, now) -> None:
+    """Scheduled and backfill runs count against the instance's runs per minute and wait for
+    it: the ones beyond the quota may start only a minute (or more) later."""
+    limit = settings.RECOMAMP_RUNS_PER_INSTANCE_PER_MINUTE
+    automatic = [
+        e
+        for e in executions
+        if e.triggered_by in (TriggeredBy.SCHEDULE, TriggeredBy.BACKFILL)
+        and e.status == ExecutionStatus.PENDING
+    ]
+    if not automatic:
+        return
+    by_instance: dict[Any, list[ReportExecution]] = {}
+    for execution in automatic:
+        by_instance.setdefault(execution.instance_id, []).append(execution)
+    recent = dict(
+        ReportExecution.objects.filter(
+            instance_id__in=list(by_instance), created_at__gte=now - timedelta(minutes=1)
+        )
+        .values_list("instance_id")
+        .annotate(n=Count("pk"))
+    )
+    for instance_pk, group in by_instance.items():
+        used = recent.get(instance_pk, 0)
+        for index, execution in enumerate(group):
+            minutes = (used + index) // limit
+            if minutes:
+                execution.next_poll_at = now + timedelta(minutes=minutes)
+
+
+def _copy_insert(executions: list[ReportExecution]) -> set:
+    """Many executions in a few statements: COPY into a temporary table shaped like the real
+    one (no column list kept by hand), then one INSERT ... ON CONFLICT DO NOTHING."""
+    fields = ReportExecution._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = ReportExecution._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE new_executions (LIKE {table} INCLUDING DEFAULTS)"
+            " ON COMMIT DROP"
+        )
+        with cursor.copy(f"COPY new_executions ({columns}) FROM STDIN") as copy:
+            for execution in executions:
+                copy.write_row(
+                    [f.get_db_prep_save(getattr(execution, f.attname), connection) for f in fields]
+                )
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM new_executions"
+            " ON CONFLICT DO NOTHING RETURNING id"
+        )
+        inserted = {row[0] for row in cursor.fetchall()}
+        # Dropped now too: an enclosing transaction may create several batches.
+        cursor.execute("DROP TABLE new_executions")
+    return inserted
+
+
+def _count_on_reports(executions: list[ReportExecution]) -> None:
+    """execution_count and last_execution of each report, one statement per report (or one
+    for all of them on PostgreSQL)."""
+    per_report: dict[Any, list] = {}
+    for execution in executions:
+        entry = per_report.setdefault(execution.report_id, [0, None])
+        entry[0] += 1
+        entry[1] = execution.pk
+    if not per_report:
+        return
+    if connection.vendor != "postgresql" or len(per_report) < 4:
+        for report_pk, (count, last) in per_report.items():
+            ReportDefinition.objects.filter(pk=report_pk).update(
+                execution_count=F("execution_count") + count, last_execution_id=last
+            )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE report_definitions AS r
+            SET execution_count = r.execution_count + v.n, last_execution_id = v.last
+            FROM unnest(%s::uuid[], %s::int[], %s::uuid[]) AS v(id, n, last)
+            WHERE r.id = v.id
+            """,
+            [
+                list(per_report),
+                [count for count, _ in per_report.values()],
+                [last for _, last in per_report.values()],
+            ],
+        )
+
+
 def create_execution(
     *,
     report: ReportDefinition,
@@ -77,26 +282,23 @@ def create_execution(
     scheduled_for: datetime | None = None,
     collection=None,
 ) -> ReportExecution:
-    """A pending execution with its parameter snapshot and exact SQL, handed to the engine."""
+    """One pending execution with its parameter snapshot and exact SQL, handed to the engine."""
     sql, snapshot = render_for_report(report=report, parameters=parameters)
-    with transaction.atomic():
-        execution = ReportExecution(
-            report=report,
-            template=report.template,
-            instance=report.instance,
-            user=user,
-            triggered_by=triggered_by,
-            schedule=schedule,
-            scheduled_for=scheduled_for,
-            collection=collection,
-            parameters_snapshot=snapshot,
-            time_window_start=window.start,
-            time_window_end=window.end,
-        )
-        execution.rendered_sql = execution_tag(execution.execution_id) + sql
-        execution.save(force_insert=True)
-        count_execution(report.pk, execution)
-        engine.start_if_free(execution)
+    (execution,) = create_executions(
+        [
+            new_execution(
+                report=report,
+                user=user,
+                triggered_by=triggered_by,
+                window=window,
+                sql=sql,
+                snapshot=snapshot,
+                schedule=schedule,
+                scheduled_for=scheduled_for,
+                collection=collection,
+            )
+        ]
+    )
     return execution
 
 
@@ -113,6 +315,7 @@ def run_report(
     require_write(user=user, instance=report.instance)
     if not report.is_active:
         raise Conflict("The report is inactive; activate it to run it.", field="report")
+    validate_timezone(report.timezone)
     if (time_window_start is None) != (time_window_end is None):
         missing = "time_window_end" if time_window_end is None else "time_window_start"
         raise ValidationFailed(
@@ -124,14 +327,20 @@ def run_report(
         )
     else:
         window = lookback_window(lookback_days=report.lookback_days, tz_name=report.timezone)
-    check_rate_limits(report=report, user=user)
+    sql, snapshot = render_for_report(report=report, parameters=parameters)
     with transaction.atomic():
-        execution = create_execution(
-            report=report,
-            user=user,
-            triggered_by=triggered_by,
-            window=window,
-            parameters=parameters,
+        check_rate_limits(report=report, user=user)
+        (execution,) = create_executions(
+            [
+                new_execution(
+                    report=report,
+                    user=user,
+                    triggered_by=triggered_by,
+                    window=window,
+                    sql=sql,
+                    snapshot=snapshot,
+                )
+            ]
         )
         record_audit(
             report=report,
@@ -153,6 +362,6 @@ def cancel_execution(*, execution: ReportExecution, user) -> ReportExecution:
     require_write(user=user, instance=execution.instance)
     if execution.is_terminal:
         raise Conflict(f"The execution is already {execution.status}.", field="status")
-    engine.request_cancel(execution.pk)
+    request_cancel(execution.pk, user=user)
     execution.refresh_from_db()
     return execution

@@ -4,7 +4,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
-from django.db.models import F
 
 from dashboards.services.building import build_dashboard
 from instances.models import AmcInstance
@@ -236,9 +235,3 @@ def delete_report(*, report: ReportDefinition, user) -> None:
         before={"name": report.name, "parameters": report.parameters},
     )
     report.delete()
-
-
-def count_execution(report_pk, execution) -> None:
-    ReportDefinition.objects.filter(pk=report_pk).update(
-        execution_count=F("execution_count") + 1, last_execution=execution
-    )

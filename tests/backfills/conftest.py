@@ -2,7 +2,8 @@ import pytest
 
 from backfills import services
 from reports import engine
-from reports.models import ExecutionStatus, ReportExecution
+from reports.engine import states
+from reports.models import ExecutionPhase, ExecutionStatus, ReportExecution
 from reports.signals import execution_finished
 
 
@@ -24,8 +25,15 @@ def sent_segments(monkeypatch):
 
 def end_execution(execution: ReportExecution, status: str, *, error: str = "") -> None:
     """What the engine does when AMC is done: the terminal transition, then the signal."""
-    if status != ExecutionStatus.CANCELLED:
-        engine.transition(execution.pk, to=ExecutionStatus.RUNNING)
-    assert engine.transition(execution.pk, to=status, error_message=error)
+    end_state = {
+        ExecutionStatus.COMPLETED: states.COMPLETED,
+        ExecutionStatus.FAILED: states.FAILED,
+        ExecutionStatus.CANCELLED: states.CANCELLED,
+    }[status]
+    if status == ExecutionStatus.COMPLETED:
+        ReportExecution.objects.filter(pk=execution.pk).update(
+            status=ExecutionStatus.RUNNING, phase=ExecutionPhase.DOWNLOADING
+        )
+    assert engine.finish(execution.pk, end_state, error_message=error)
     execution.refresh_from_db()
     execution_finished.send(sender=ReportExecution, execution=execution)

@@ -301,10 +301,14 @@ def test_retry_failed_runs_failed_segments_again(report, analyst, engine_tasks):
         services.retry_failed(collection=collection, user=analyst)
 
 
-def test_cancel_stops_new_segments_and_cancels_running_ones(report, analyst, engine_tasks):
+def test_cancel_stops_new_segments_and_cancels_running_ones(
+    report, analyst, engine_tasks, django_capture_on_commit_callbacks
+):
     collection = backfill(report, analyst, days=4, parallel_limit=2)
     running = [execution for execution in run_all(collection) if execution]
-    services.cancel_backfill(collection=collection, user=analyst)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_backfill(collection=collection, user=analyst)
+    collection.refresh_from_db()
     assert collection.status == CollectionStatus.CANCELLED
     assert statuses(collection) == ["cancelled"] * 4
     for execution in running:
@@ -346,12 +350,15 @@ def test_sweep_resends_segments_whose_task_was_lost(report, analyst, sent_segmen
     ]
 
 
-def test_sweep_cancels_in_flight_runs_of_a_cancelled_backfill(report, analyst, engine_tasks):
+def test_sweep_cancels_in_flight_runs_of_a_cancelled_backfill(
+    report, analyst, engine_tasks, django_capture_on_commit_callbacks
+):
     collection = backfill(report, analyst, days=1)
     (execution,) = run_all(collection)
     # Cancelled, but the process died before telling the engine.
     ReportDataCollection.objects.filter(pk=collection.pk).update(status=CollectionStatus.CANCELLED)
-    assert services.sweep_backfills()["cancelled"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sweep_backfills()["cancelled"] == 1
     execution.refresh_from_db()
     assert execution.status == ExecutionStatus.CANCELLED
     assert statuses(collection) == ["cancelled"]

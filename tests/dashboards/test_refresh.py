@@ -10,7 +10,7 @@ from dashboards.aggregates import Filters
 from dashboards.models import Dashboard, DashboardFact
 from dashboards.services import refresh
 from reports import engine
-from reports.models import ExecutionStatus, ReportExecution
+from reports.models import ExecutionPhase, ExecutionStatus, ReportExecution
 from reports.signals import execution_finished
 from tests.dashboards.conftest import backfilled, campaign_rows, completed_run
 
@@ -256,12 +256,15 @@ def test_the_engine_finishing_a_run_queues_the_refresh_after_commit(
     report, sent_refreshes, django_capture_on_commit_callbacks
 ):
     execution = completed_run(report, start=START, days=1, rows=campaign_rows(START))
-    ReportExecution.objects.filter(pk=execution.pk).update(status=ExecutionStatus.RUNNING)
+    ReportExecution.objects.filter(pk=execution.pk).update(
+        status=ExecutionStatus.RUNNING, phase=ExecutionPhase.DOWNLOADING
+    )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        engine._finish(execution.pk, to=ExecutionStatus.COMPLETED)
+        engine.finish(execution.pk, engine.states.COMPLETED)
     assert sent_refreshes == []  # nothing before the commit
-    for callback in callbacks:
-        callback()
+    with django_capture_on_commit_callbacks(execute=True):  # the commit: receivers run
+        for callback in callbacks:
+            callback()
     assert [pk for pk, _ in sent_refreshes] == [str(report.dashboard_id)]
 
 

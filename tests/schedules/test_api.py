@@ -54,6 +54,9 @@ def test_a_custom_cron_defaults_to_the_report_timezone(api, report):
     ("body", "field"),
     [
         ({"schedule_type": "custom", "cron_expression": "@reboot"}, "cron_expression"),
+        # More often than the floor (RECOMAMP_SCHEDULE_MIN_INTERVAL_MINUTES, 5 by default).
+        ({"schedule_type": "custom", "cron_expression": "* * * * *"}, "cron_expression"),
+        ({"schedule_type": "custom", "cron_expression": "0,1 9 * * *"}, "cron_expression"),
         ({"schedule_type": "custom", "cron_expression": "0 0 9 * * *"}, "cron_expression"),
         ({"schedule_type": "custom", "cron_expression": "0 9 30 2 *"}, "cron_expression"),
         ({"schedule_type": "custom", "cron_expression": "61 9 * * *"}, "cron_expression"),

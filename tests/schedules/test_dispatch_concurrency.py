@@ -29,9 +29,9 @@ from datetime import datetime
 import django
 
 django.setup()
-from reports import engine
+from reports.engine import queue
 
-engine._enqueue = lambda *args, **kwargs: None
+queue.enqueue = lambda *args, **kwargs: None
 from schedules import services
 
 go, now, batch = sys.argv[1], datetime.fromisoformat(sys.argv[2]), int(sys.argv[3])

@@ -252,3 +252,40 @@ def test_three_hours_down_runs_each_schedule_at_most_once_for_the_gap(report, ca
     # Then it goes on as usual.
     services.dispatch_due_schedules(now=utc(2026, 3, 10, 3, 45, 1))
     assert runs_of(by_expression["*/15 * * * *"])[-1] == utc(2026, 3, 10, 3, 45)
+
+
+def test_one_poisoned_schedule_among_100_fails_alone_and_the_others_run_in_the_same_tick(
+    instance, analyst, catalogue, engine_tasks
+):
+    from reports.models import ReportDefinition
+    from tests.factories.reports import ReportDefinitionFactory
+
+    due = utc(2026, 1, 1, 9)
+    schedules = []
+    for _ in range(100):
+        report = ReportDefinitionFactory(
+            instance=instance,
+            owner=analyst,
+            template=catalogue["campaign-performance-daily"],
+            parameters={"min_impressions": 10},
+        )
+        schedules.append(
+            make_schedule(
+                report=report, cron_expression="0 9 * * *", timezone="UTC", next_run_at=due
+            )
+        )
+    poisoned = schedules[37]
+    ReportDefinition.objects.filter(pk=poisoned.report_id).update(timezone="Mars/Olympus_Mons")
+
+    result = services.dispatch_due_schedules(now=utc(2026, 1, 1, 9, 0, 1))
+
+    assert (result.claimed, result.created, result.failed) == (100, 100, 1)
+    runs = ReportExecution.objects.filter(schedule__in=schedules)
+    assert runs.filter(status=ExecutionStatus.PENDING).count() == 99
+    failed = runs.get(status=ExecutionStatus.FAILED)
+    assert failed.schedule_id == poisoned.pk
+    assert "Mars/Olympus_Mons" in failed.error_message
+    assert failed.events.get().to_status == "failed"
+    for schedule in schedules:
+        schedule.refresh_from_db()
+        assert schedule.next_run_at == utc(2026, 1, 2, 9)

@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from reports import engine
-from reports.models import ExecutionStatus, ReportExecution
+from reports.engine import states
+from reports.models import ExecutionPhase, ExecutionStatus, ReportExecution
 from reports.signals import execution_finished
 from schedules import services
 from schedules.models import ReportSchedule
@@ -21,9 +22,16 @@ def utc(*args: int) -> datetime:
 
 def end_execution(execution: ReportExecution, status: str) -> None:
     """What the engine does when AMC is done: the terminal transition, then the signal."""
-    if status != ExecutionStatus.CANCELLED:
-        engine.transition(execution.pk, to=ExecutionStatus.RUNNING)
-    assert engine.transition(execution.pk, to=status)
+    end_state = {
+        ExecutionStatus.COMPLETED: states.COMPLETED,
+        ExecutionStatus.FAILED: states.FAILED,
+        ExecutionStatus.CANCELLED: states.CANCELLED,
+    }[status]
+    if status == ExecutionStatus.COMPLETED:
+        ReportExecution.objects.filter(pk=execution.pk).update(
+            status=ExecutionStatus.RUNNING, phase=ExecutionPhase.DOWNLOADING
+        )
+    assert engine.finish(execution.pk, end_state)
     execution.refresh_from_db()
     execution_finished.send(sender=ReportExecution, execution=execution)
 
@@ -48,7 +56,9 @@ def test_finished_runs_update_last_run_and_the_counts(report):
     assert (schedule.run_count, schedule.failure_count) == (2, 1)
 
 
-def test_a_run_whose_parameters_no_longer_render_is_recorded_as_failed(report, engine_tasks):
+def test_a_run_whose_parameters_no_longer_render_is_recorded_as_failed(
+    report, engine_tasks, django_capture_on_commit_callbacks
+):
     schedule = make_schedule(
         report=report,
         cron_expression="0 9 * * *",
@@ -57,7 +67,8 @@ def test_a_run_whose_parameters_no_longer_render_is_recorded_as_failed(report, e
         default_parameters={"min_impressions": "many"},
     )
 
-    result = services.dispatch_due_schedules(now=utc(2026, 1, 1, 9, 0, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.dispatch_due_schedules(now=utc(2026, 1, 1, 9, 0, 1))
 
     assert (result.created, result.failed) == (1, 1)
     execution = ReportExecution.objects.get(schedule=schedule)
