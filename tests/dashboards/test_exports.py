@@ -175,6 +175,12 @@ def test_sweeper_deletes_expired_files_and_fails_stuck_exports(
     stuck.refresh_from_db()
     assert stuck.status == ExportStatus.FAILED and stuck.error_message
     assert api.get(f"/api/exports/{export.pk}/download/").status_code == 410
+    # Beat runs it hourly (an entry editable under Periodic tasks in the admin).
+    from django_celery_beat.models import PeriodicTask
+
+    entry = PeriodicTask.objects.get(name="Export sweeper")
+    assert entry.task == "dashboards.exports.sweep_exports" and entry.enabled
+    assert (entry.interval.every, entry.interval.period) == (1, "hours")
     # Idempotent: nothing left to do.
     assert services.sweep_exports(now=timezone.now() + timedelta(days=2)) == {
         "expired": 0,
