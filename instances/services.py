@@ -33,13 +33,17 @@ def simulator_endpoints() -> dict[str, str]:
 
 @transaction.atomic
 def ensure_analysts_group() -> Group:
-    """The staff analysts' group: the product's per-instance models, and a read-only view of the
-    template catalogue. Nothing on accounts, instances, access or beat tasks."""
+    """The staff analysts' group: the product's per-instance models (alert subscriptions and a
+    read-only view of incidents included), and a read-only view of the template catalogue.
+    Nothing on accounts, instances, access or beat tasks."""
     group, _ = Group.objects.get_or_create(name=ANALYSTS_GROUP)
     view_templates = Q(content_type__app_label="reports", codename="view_querytemplate")
+    alerts = Q(content_type__app_label="operations", content_type__model="alertsubscription") | Q(
+        content_type__app_label="operations", codename="view_alertincident"
+    )
     group.permissions.set(
         Permission.objects.filter(
-            (Q(content_type__app_label__in=ANALYST_APPS) & ~SHARED_MODELS) | view_templates
+            (Q(content_type__app_label__in=ANALYST_APPS) & ~SHARED_MODELS) | view_templates | alerts
         )
     )
     return group

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from instances.admin import InstanceScopedAdmin
+from instances.admin import InstanceScopedAdmin, ScopedInline
 from operations import services
 from operations.models import AlertIncident, AlertSubscription
 from recomamp.errors import DomainError
@@ -27,6 +27,17 @@ class AlertSubscriptionForm(forms.ModelForm):
                         error.field if error.field in self.fields else None, error.message
                     )
         return data
+
+
+class AlertSubscriptionInline(ScopedInline, admin.TabularInline):
+    """On a report: who is alerted when its schedule keeps failing, a backfill ends partial or
+    AMC refuses the instance's credentials (the owner is always told)."""
+
+    model = AlertSubscription
+    form = AlertSubscriptionForm
+    fields = ["channel", "target", "is_active"]
+    extra = 0
+    verbose_name = "alert subscriber"
 
 
 @admin.register(AlertSubscription)

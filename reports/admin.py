@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from instances.admin import InstanceScopedAdmin, ReadOnlyForAnalysts
+from operations.admin import AlertSubscriptionInline
 from recomamp.errors import DomainError, ValidationFailed
 from reports.forms import ReportAdminForm
 from reports.models import (
@@ -130,7 +131,7 @@ class ReportDefinitionAdmin(InstanceScopedAdmin):
         "created_at",
         "updated_at",
     ]
-    inlines = [DeliverySubscriberInline, ExecutionInline, AuditInline]
+    inlines = [DeliverySubscriberInline, AlertSubscriptionInline, ExecutionInline, AuditInline]
     actions = ["run_now"]
 
     def add_view(self, request, form_url="", extra_context=None):
