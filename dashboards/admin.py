@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 
 from dashboards.models import (
@@ -8,7 +9,7 @@ from dashboards.models import (
     ReportConfiguration,
     ReportExport,
 )
-from instances.admin import InstanceScopedAdmin, ScopedInline
+from instances.admin import InstanceScopedAdmin, ReadOnlyForAnalysts, ScopedInline
 
 
 @admin.register(Dashboard)
@@ -18,6 +19,12 @@ class DashboardAdmin(InstanceScopedAdmin):
     list_select_related = ["instance", "owner"]
     search_fields = ["name", "description"]
     readonly_fields = ["id", "owner", "created_at", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields.append("instance")  # its configurations, views and exports follow it
+        return fields
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -33,14 +40,34 @@ class ViewInline(ScopedInline, admin.TabularInline):
     readonly_fields = ["data_updated_at"]
 
 
+class ReportConfigurationForm(forms.ModelForm):
+    """A dashboard shows reports of its own instance only."""
+
+    def clean(self):
+        data = super().clean()
+        dashboard = data.get("dashboard") or getattr(self.instance, "dashboard", None)
+        report = data.get("report") or getattr(self.instance, "report", None)
+        crossed = dashboard is not None and report is not None
+        if crossed and report.instance_id != dashboard.instance_id:
+            self.add_error("report", "Pick a report of the dashboard's instance.")
+        return data
+
+
 @admin.register(ReportConfiguration)
 class ReportConfigurationAdmin(InstanceScopedAdmin):
     instance_path = "dashboard__instance"
+    form = ReportConfigurationForm
     list_display = ["dashboard", "report", "query_template", "dashboard_type", "is_enabled"]
     list_filter = ["dashboard_type", "is_enabled"]
     list_select_related = ["dashboard", "report", "query_template"]
     readonly_fields = ["id", "created_at", "updated_at"]
     inlines = [ViewInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields += ["dashboard", "report"]
+        return fields
 
 
 @admin.register(DashboardView)
@@ -74,7 +101,9 @@ class DashboardFavoriteAdmin(InstanceScopedAdmin):
 
 
 @admin.register(ReportExport)
-class ReportExportAdmin(InstanceScopedAdmin):
+class ReportExportAdmin(ReadOnlyForAnalysts, InstanceScopedAdmin):
+    """Exports are made by the export service and belong to the user who asked (owner-only)."""
+
     instance_path = "report_configuration__dashboard__instance"
     list_display = [
         "report_configuration",
@@ -87,7 +116,6 @@ class ReportExportAdmin(InstanceScopedAdmin):
     list_filter = ["export_format", "status"]
     readonly_fields = ["id", "user", "file_size", "completed_at", "created_at"]
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.user = request.user
-        super().save_model(request, obj, form, change)
+    def get_queryset(self, request):
+        exports = super().get_queryset(request)
+        return exports if request.user.is_superuser else exports.filter(user=request.user)

@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from dashboards.models import Dashboard, ReportConfiguration, ReportExport
 from instances.models import AccessRole, InstanceAccess
 from instances.services import ensure_analysts_group
 from recomamp.errors import ValidationFailed
@@ -24,7 +25,11 @@ from reports.models import ReportBuilderAudit, ReportDefinition, ReportExecution
 from reports.services.reports import update_report
 from schedules.models import ReportSchedule
 from tests.factories.backfills import BackfillSegmentFactory, ReportDataCollectionFactory
-from tests.factories.dashboards import DashboardFactory, DashboardViewFactory
+from tests.factories.dashboards import (
+    DashboardFactory,
+    DashboardViewFactory,
+    ReportExportFactory,
+)
 from tests.factories.instances import (
     AmcAccountFactory,
     AmcInstanceFactory,
@@ -624,3 +629,41 @@ def test_instance_autocomplete_lists_only_the_users_instances(world, editor):
     assert response.status_code == 200
     names = [item["text"] for item in json.loads(response.content)["results"]]
     assert names and all(re.match("Ours Home US", name) for name in names)
+
+
+# -- dashboards -------------------------------------------------------------------------------
+
+
+def test_a_dashboard_cannot_be_moved_to_another_instance(world, editor):
+    InstanceAccessFactory(user=editor.user, instance=world["second"], role=AccessRole.ANALYST)
+    dashboard = Dashboard.objects.get(name="Ours Dashboard")
+    url = f"/admin/dashboards/dashboard/{dashboard.pk}/change/"
+    data = {**form_data(editor, url), "instance": str(world["second"].pk), "name": "Moved"}
+    assert editor.post(url, data).status_code == 302
+    dashboard.refresh_from_db()
+    assert (dashboard.name, dashboard.instance) == ("Moved", world["ours"])
+
+
+def test_a_dashboard_shows_reports_of_its_own_instance_only(world, editor):
+    InstanceAccessFactory(user=editor.user, instance=world["second"], role=AccessRole.ANALYST)
+    other = ReportDefinitionFactory(instance=world["second"], template=world["template"])
+    dashboard = DashboardFactory(instance=world["ours"])
+    data = form_data(editor, "/admin/dashboards/reportconfiguration/add/")
+    data.update(dashboard=str(dashboard.pk), report=str(other.pk))
+    response = editor.post("/admin/dashboards/reportconfiguration/add/", data)
+    assert response.status_code == 200
+    assert "report" in response.context["adminform"].form.errors
+    assert not ReportConfiguration.objects.filter(dashboard=dashboard).exists()
+
+
+def test_exports_are_seen_by_their_owner_only(world, editor, instance_admin):
+    configuration = ReportConfiguration.objects.get(dashboard__name="Ours Dashboard")
+    mine = ReportExportFactory(report_configuration=configuration, user=editor.user)
+    theirs = ReportExportFactory(report_configuration=configuration, user=instance_admin.user)
+    page = editor.get("/admin/dashboards/reportexport/").content.decode()
+    assert str(mine.pk) in page and str(theirs.pk) not in page
+    url = f"/admin/dashboards/reportexport/{theirs.pk}/change/"
+    assert editor.get(url).status_code in (302, 404)
+    delete = editor.post(f"/admin/dashboards/reportexport/{mine.pk}/delete/", {"post": "yes"})
+    assert delete.status_code == 403
+    assert ReportExport.objects.filter(pk=mine.pk).exists()
