@@ -180,7 +180,7 @@ def test_sweeper_deletes_expired_files_and_fails_stuck_exports(
 
     entry = PeriodicTask.objects.get(name="Export sweeper")
     assert entry.task == "dashboards.exports.sweep_exports" and entry.enabled
-    assert (entry.interval.every, entry.interval.period) == (1, "hours")
+    assert timedelta(**{entry.interval.period: entry.interval.every}) == timedelta(hours=1)
     # Idempotent: nothing left to do.
     assert services.sweep_exports(now=timezone.now() + timedelta(days=2)) == {
         "expired": 0,
