@@ -34,7 +34,12 @@ class DomainCollector:
     def collect(self):
         from backfills.models import BackfillSegment
         from instances.models import AmcInstance
-        from reports.models import ExecutionSlot, ExecutionStatus, ReportExecution
+        from reports.models import (
+            ExecutionPhase,
+            ExecutionSlot,
+            ExecutionStatus,
+            ReportExecution,
+        )
         from schedules.models import ReportSchedule
 
         now = timezone.now()
@@ -84,7 +89,7 @@ class DomainCollector:
             labels=["instance"],
         )
         for pk, n in (
-            ReportExecution.objects.filter(status=ExecutionStatus.PENDING, slot__isnull=True)
+            ReportExecution.objects.filter(phase=ExecutionPhase.QUEUED)
             .values("instance_id")
             .annotate(n=Count("pk"))
             .values_list("instance_id", "n")
@@ -119,20 +124,33 @@ class DomainCollector:
         yield segments
 
     def _latency(self, names, since) -> HistogramMetricFamily:
-        from reports.models import ExecutionStatus, ReportExecution
+        """From the move to submitted (AMC accepted the query) to the move to downloading (AMC
+        reported SUCCEEDED), read from the runs' events."""
+        from reports.models import ExecutionEvent, ExecutionPhase
 
         histogram = HistogramMetricFamily(
             "recomamp_amc_latency_seconds",
-            "Time at AMC, from submit to SUCCEEDED, of runs completed in the last 24 h.",
+            "Time at AMC, from submit to SUCCEEDED, of runs that succeeded in the last 24 h.",
             labels=["instance"],
         )
+        marks: dict = defaultdict(dict)
+        for execution_pk, instance_pk, phase, at in (
+            ExecutionEvent.objects.filter(
+                execution__in=ExecutionEvent.objects.filter(
+                    at__gte=since, to_phase=ExecutionPhase.DOWNLOADING
+                ).values("execution_id"),
+                to_phase__in=[ExecutionPhase.SUBMITTED, ExecutionPhase.DOWNLOADING],
+            )
+            .order_by("at")
+            .values_list("execution_id", "execution__instance_id", "to_phase", "at")
+        ):
+            marks[execution_pk].setdefault(phase, at)  # the first of each, the adopted included
+            marks[execution_pk]["instance"] = instance_pk
         durations: dict[str, list[float]] = defaultdict(list)
-        for instance_pk, started, ended in ReportExecution.objects.filter(
-            status=ExecutionStatus.COMPLETED,
-            completed_at__gte=since,
-            started_at__isnull=False,
-        ).values_list("instance_id", "started_at", "completed_at"):
-            durations[names.get(instance_pk, "?")].append((ended - started).total_seconds())
+        for mark in marks.values():
+            if ExecutionPhase.SUBMITTED in mark and ExecutionPhase.DOWNLOADING in mark:
+                seconds = mark[ExecutionPhase.DOWNLOADING] - mark[ExecutionPhase.SUBMITTED]
+                durations[names.get(mark["instance"], "?")].append(seconds.total_seconds())
         for instance, values in sorted(durations.items()):
             buckets = [
                 (str(bound), sum(1 for value in values if value <= bound))
@@ -143,25 +161,46 @@ class DomainCollector:
         return histogram
 
     def _amc_errors(self, names, since) -> GaugeMetricFamily:
-        from reports.models import ExecutionStatus, ReportExecution
+        """Every AMC error of the last 24 h, from the runs' events: the retried ones (429s, 5xx,
+        lost connections) and the ones that failed a run."""
+        from reports.models import ExecutionEvent, ExecutionStatus
 
         errors = GaugeMetricFamily(
             "recomamp_amc_errors",
-            "Runs that ended failed in the last 24 h, by kind of AMC error.",
+            "AMC errors in the last 24 h, retried or failing a run, by kind.",
             labels=["instance", "kind"],
         )
         counts: dict[tuple[str, str], int] = defaultdict(int)
-        for instance_pk, details in ReportExecution.objects.filter(
-            status=ExecutionStatus.FAILED, completed_at__gte=since
-        ).values_list("instance_id", "error_details"):
-            counts[(names.get(instance_pk, "?"), error_kind(details or {}))] += 1
+        for instance_pk, detail in (
+            ExecutionEvent.objects.filter(at__gte=since)
+            .filter(Q(detail__has_key="retry") | Q(to_status=ExecutionStatus.FAILED))
+            .values_list("execution__instance_id", "detail")
+        ):
+            kind = error_kind(detail or {})
+            if kind != "other" or str((detail or {}).get("error", "")).startswith("Amc"):
+                counts[(names.get(instance_pk, "?"), kind)] += 1
         for (instance, kind), n in sorted(counts.items()):
             errors.add_metric([instance, kind], n)
         return errors
 
 
+#: The AMC client's error classes, as the engine writes them into retry events.
+_ERROR_CLASSES = {
+    "AmcThrottled": "throttled",
+    "AmcServerError": "server",
+    "AmcConnectionError": "server",
+    "AmcQueryError": "query",
+    "AmcBadRequest": "query",
+    "AmcAuthError": "auth",
+}
+
+
 def error_kind(details: dict) -> str:
-    """throttled (429), server (5xx), query (AMC refused or failed the SQL), auth, other."""
+    """throttled (429), server (5xx, lost connections), query (AMC refused or failed the SQL),
+    auth (credentials refused), other."""
+    error_class = str(details.get("error", "")).split(":", 1)[0]
+    if error_class in _ERROR_CLASSES:
+        return _ERROR_CLASSES[error_class]
     status = details.get("status")
     code = str(details.get("code") or details.get("error_code") or "").lower()
     if status == 429 or "throttl" in code:

@@ -15,7 +15,7 @@ from instances.selectors import instances_for_user, restrict_to_user
 from operations import heartbeats
 from operations.metrics import error_kind
 from operations.models import AlertIncident, IncidentKind
-from reports.models import ExecutionSlot, ExecutionStatus, ReportExecution
+from reports.models import ExecutionPhase, ExecutionSlot, ExecutionStatus, ReportExecution
 from schedules.models import ReportSchedule
 
 DAY = timedelta(hours=24)
@@ -61,9 +61,7 @@ def instance_statuses(*, user, now: datetime | None = None) -> list[InstanceStat
     ):
         statuses[pk].slots_in_use = n
     for pk, n in (
-        ReportExecution.objects.filter(
-            instance_id__in=pks, status=ExecutionStatus.PENDING, slot__isnull=True
-        )
+        ReportExecution.objects.filter(instance_id__in=pks, phase=ExecutionPhase.QUEUED)
         .values("instance_id")
         .annotate(n=Count("pk"))
         .values_list("instance_id", "n")

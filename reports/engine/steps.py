@@ -27,6 +27,7 @@ from recomamp.amc import (
     AmcThrottled,
 )
 from recomamp.amc import ExecutionStatus as AmcStatus
+from recomamp.logs import bind_log_context
 from reports.amc import client_for_instance
 from reports.engine import queue, results, slots, states
 from reports.engine.states import (
@@ -57,11 +58,21 @@ def _tasks():
 
 
 def load(execution_pk) -> ReportExecution | None:
-    return (
-        ReportExecution.objects.select_related("instance__account", "report")
+    """The execution with what a step needs; its ids are bound to every log line from here."""
+    execution = (
+        ReportExecution.objects.select_related("instance__account", "report", "schedule")
         .filter(pk=execution_pk)
         .first()
     )
+    if execution is not None:
+        bind_log_context(
+            execution_id=execution.execution_id,
+            report_id=execution.report.report_id,
+            instance=execution.instance.instance_id,
+            schedule_id=execution.schedule.schedule_id if execution.schedule_id else None,
+            backfill_id=execution.collection_id,
+        )
+    return execution
 
 
 # -- the one public finish -------------------------------------------------------------------

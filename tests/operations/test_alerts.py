@@ -44,6 +44,7 @@ def finish_scheduled_run(schedule, status, *, n, capture, error="AMC: table not 
         schedule=schedule,
         scheduled_for=timezone.now() - timedelta(days=10) + timedelta(days=n),
         status=status,
+        phase="ended",
         error_message=error if status == ExecutionStatus.FAILED else "",
         error_details={"status": 400} if status == ExecutionStatus.FAILED else {},
         completed_at=timezone.now(),

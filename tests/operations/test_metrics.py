@@ -1,4 +1,7 @@
-"""/metrics: domain metrics agree with what happened, and only the allowed may scrape."""
+"""/metrics: domain metrics agree with what happened, and only the allowed may scrape; the
+worker's JSON log lines carry the ids of the runs they are about."""
+
+import json
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -31,11 +34,26 @@ def test_domain_metrics_after_a_known_sequence_of_runs_on_the_simulator(
 
     good = simulated_report(sql=CAMPAIGN_SQL, cap=2, pending=0.1, running=0.3)
     bad = simulated_report(sql="SELECT nonexistent_column FROM sponsored_ads_traffic", cap=3)
-    celery_workers(count=1, concurrency=4, env=ENGINE_ENV)
+    (worker,) = celery_workers(
+        count=1, concurrency=4, env={**ENGINE_ENV, "RECOMAMP_LOG_FORMAT": "json"}
+    )
     runs = [run_report(report=good, user=good.owner) for _ in range(3)]
     runs.append(run_report(report=bad, user=bad.owner))
     finished = {e.pk: e.status for e in wait_until_finished(runs)}
     assert sorted(finished.values()) == ["completed", "completed", "completed", "failed"]
+
+    # The worker logged JSON lines that carry each run's ids.
+    lines = [
+        json.loads(line)
+        for line in worker.log_path.read_text().splitlines()
+        if line.startswith("{")
+    ]
+    for run in runs:
+        mine = [line for line in lines if line["execution_id"] == run.execution_id]
+        assert mine, f"no log line of {run.execution_id}"
+        assert all(line["report_id"] == run.report.report_id for line in mine)
+        assert all(line["instance"] == run.report.instance.instance_id for line in mine)
+        assert any(line["task_id"] for line in mine)
 
     samples = scrape(client)
     good_id, bad_id = good.instance.instance_id, bad.instance.instance_id
@@ -68,7 +86,7 @@ def test_waiting_runs_slots_and_dispatcher_lag_are_counted(client, report):
     from tests.factories.schedules import ReportScheduleFactory
 
     instance = report.instance
-    held = ReportExecutionFactory(report=report, status="running")
+    held = ReportExecutionFactory(report=report, status="running", phase="submitted")
     ExecutionSlot.objects.create(instance=instance, slot_number=1, execution=held)
     for _ in range(4):
         ReportExecutionFactory(report=report, status="pending")

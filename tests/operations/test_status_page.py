@@ -33,6 +33,7 @@ def troubled_demo(db):
         running = ReportExecutionFactory(
             report=report,
             status=ExecutionStatus.RUNNING,
+            phase="submitted",
             started_at=now - timedelta(minutes=2),
             lease_expires_at=now + timedelta(minutes=1),
         )
@@ -42,6 +43,7 @@ def troubled_demo(db):
     stuck = ReportExecutionFactory(
         report=report,
         status=ExecutionStatus.RUNNING,
+        phase="submitted",
         started_at=now - timedelta(hours=2),
         lease_expires_at=now - timedelta(minutes=20),
     )
@@ -53,6 +55,7 @@ def troubled_demo(db):
             triggered_by=TriggeredBy.SCHEDULE,
             scheduled_for=now - timedelta(days=3 - day),
             status=ExecutionStatus.FAILED,
+            phase="ended",
             error_message="AMC: column spend_usd not found",
             error_details={"status": 400},
             completed_at=now - timedelta(days=3 - day),
@@ -67,7 +70,10 @@ def troubled_demo(db):
     # Another tenant's trouble, which the demo user must never see.
     other = ReportDefinitionFactory(instance=AmcInstanceFactory(instance_name="Other Client"))
     ReportExecutionFactory(
-        report=other, status=ExecutionStatus.RUNNING, lease_expires_at=now - timedelta(hours=1)
+        report=other,
+        status=ExecutionStatus.RUNNING,
+        phase="submitted",
+        lease_expires_at=now - timedelta(hours=1),
     )
     return {"stuck": stuck, "schedule": schedule}
 
