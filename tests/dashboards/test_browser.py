@@ -40,9 +40,10 @@ def demo(amc_sim, settings, sent_refreshes, django_user_model):
 
 
 def _typed(row: dict) -> dict:
-    from reports.engine import _typed as engine_typed
+    """CSV text as the engine loads it (numbers as JSON numbers)."""
+    from reports.engine.results import typed
 
-    return engine_typed(row)
+    return typed(row)
 
 
 def drawn_marks(page, selector=".chart-body svg") -> list[int]:
