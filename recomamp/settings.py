@@ -208,6 +208,8 @@ AMC_DOWNLOAD_MAX_BYTES = int(os.environ.get("AMC_DOWNLOAD_MAX_BYTES", str(512 * 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
+    # kombu's filesystem transport with atomic writes (see recomamp/broker.py).
+    CELERY_BROKER_TRANSPORT = "recomamp.broker:Transport"
     _queue_dir = VAR_DIR / "broker"
     for _folder in ("queue", "control", "processed"):
         (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)

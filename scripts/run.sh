@@ -72,6 +72,7 @@ RecomAMP is running.
   $login
 Logs are in $RECOMAMP_VAR_DIR/log. Press Ctrl-C to stop.
 MSG
-wait -n "${pids[@]}"
-echo "A process stopped; see $RECOMAMP_VAR_DIR/log." >&2
+status=0
+wait -n "${pids[@]}" || status=$?
+echo "A process stopped (exit status $status): everything is stopped; see $RECOMAMP_VAR_DIR/log." >&2
 exit 1
