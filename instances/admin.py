@@ -347,11 +347,26 @@ class AccessInline(admin.TabularInline):
         return False
 
 
+class AmcInstanceForm(forms.ModelForm):
+    class Meta:
+        model = AmcInstance
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets decide what is shown
+
+    def clean_time_zone(self):
+        from reports.services.reports import validate_timezone
+
+        try:
+            return validate_timezone(self.cleaned_data["time_zone"])
+        except DomainError as exc:
+            raise forms.ValidationError(exc.errors[0].message) from None
+
+
 @admin.register(AmcInstance)
 class AmcInstanceAdmin(InstanceScopedAdmin):
     """Everyone with access reads their instances; account managers create and change them."""
 
     instance_path = ""
+    form = AmcInstanceForm
     list_display = [
         "instance_name",
         "instance_id",

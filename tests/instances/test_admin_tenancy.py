@@ -19,7 +19,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from dashboards.models import Dashboard, ReportConfiguration, ReportExport
 from instances.models import AccessRole, InstanceAccess
-from instances.services import ensure_analysts_group
+from instances.services import ensure_analysts_group, ensure_operations_group
 from recomamp.errors import ValidationFailed
 from reports.models import ReportBuilderAudit, ReportDefinition, ReportExecution
 from reports.services.reports import update_report
@@ -477,6 +477,18 @@ def test_analysts_cannot_change_templates_or_beat_tasks(world, editor, instance_
     assert task.enabled
 
 
+def test_the_operations_group_changes_the_template_catalogue(world):
+    operator = staff(None, world["ours"], username="otto-operator")
+    operator.user.groups.add(ensure_operations_group())
+    template = world["template"]
+    url = f"/admin/reports/querytemplate/{template.pk}/change/"
+    data = {**form_data(operator, url), "description": "Reviewed by operations"}
+    assert operator.post(url, data).status_code == 302
+    template.refresh_from_db()
+    assert template.description == "Reviewed by operations"
+    assert operator.get("/admin/django_celery_beat/periodictask/").status_code == 200
+
+
 def test_the_analysts_group_holds_no_instances_beat_or_template_write_permission():
     permissions = set(
         ensure_analysts_group().permissions.values_list("content_type__app_label", "codename")
@@ -554,6 +566,16 @@ def test_an_account_cannot_be_pointed_at_a_foreign_token_host(world, superuser, 
         assert field in response.context["adminform"].form.errors
     account.refresh_from_db()
     assert account.token_url == "" and account.api_base_url == ""
+
+
+def test_an_instance_with_an_unknown_timezone_is_not_saved(world, superuser):
+    instance = world["ours"]
+    url = f"/admin/instances/amcinstance/{instance.pk}/change/"
+    response = superuser.post(url, {**form_data(superuser, url), "time_zone": "Mars/Olympus_Mons"})
+    assert response.status_code == 200
+    assert "time_zone" in response.context["adminform"].form.errors
+    instance.refresh_from_db()
+    assert instance.time_zone == "UTC"
 
 
 # -- access -----------------------------------------------------------------------------------
