@@ -268,3 +268,13 @@ def test_the_parameters_field_keeps_relative_dates_relative(template):
         "lookback": "today-30d",
         "min_ctr": 12.5,
     }
+
+
+def test_the_review_counts_amc_runs_in_words_an_analyst_reads(staff, template, instance):
+    draft = walk_to_review(staff, template, instance, run_now="on")
+
+    quota = staff.get(f"/builder/{draft}/review/").content.decode()
+    quota = re.sub(r"\s+", " ", quota[quota.index('id="builder-review-quota"') :])
+
+    assert "No scheduled runs, 1 run now: about 1 AMC run in the first month." in quota
+    assert "0.0" not in quota[:300]
