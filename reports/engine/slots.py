@@ -29,7 +29,13 @@ def lease() -> timedelta:
     return timedelta(seconds=settings.RECOMAMP_LEASE_SECONDS)
 
 
+_ensured: set = set()
+
+
 def ensure_slots(instance_pk, cap: int) -> None:
+    """The instance's slot rows exist (checked once per process and cap)."""
+    if (instance_pk, cap) in _ensured:
+        return
     existing = set(
         ExecutionSlot.objects.filter(instance_id=instance_pk).values_list("slot_number", flat=True)
     )
@@ -39,6 +45,7 @@ def ensure_slots(instance_pk, cap: int) -> None:
             [ExecutionSlot(instance_id=instance_pk, slot_number=n) for n in missing],
             ignore_conflicts=True,
         )
+    transaction.on_commit(lambda: _ensured.add((instance_pk, cap)))
 
 
 def waiting(instance_pk):
@@ -56,11 +63,9 @@ def dispatch_waiting(*, instance_pk, cap: int | None = None) -> int:
     if cap is None:
         cap = AmcInstance.objects.values_list("concurrency_cap", flat=True).get(pk=instance_pk)
     dispatched: list = []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
+        ensure_slots(instance_pk, cap)
         free = _free_slots(instance_pk, cap, limit=cap)
-        if not free:
-            ensure_slots(instance_pk, cap)
-            free = _free_slots(instance_pk, cap, limit=cap)
         if not free:
             return 0
         pks = list(

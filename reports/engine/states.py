@@ -155,7 +155,7 @@ def move(
     if to in TERMINAL_STATES or to == CANCELLING:
         fields.setdefault("completed_at", now)
         fields.setdefault("next_poll_at", None)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         rows = ReportExecution.objects.select_for_update(of=("self",)).filter(
             pk=execution_pk, phase__in=phases
         )

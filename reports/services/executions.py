@@ -60,16 +60,22 @@ def render_for_report(
 def _lock_quota_rows(*, user, instance_pk) -> None:
     """Serialise run requests per user and per instance for the rest of the transaction, so
     counting the last minute's runs and inserting the new one are atomic (FOR NO KEY UPDATE:
-    inserts that reference the rows are not blocked)."""
+    inserts that reference the rows are not blocked). One statement for both rows."""
     from django.contrib.auth import get_user_model
 
     from instances.models import AmcInstance
 
-    if user is not None and user.pk is not None:
-        list(
-            get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values("pk")
+    users = get_user_model()._meta.db_table
+    instances = AmcInstance._meta.db_table
+    user_pk = user.pk if user is not None else None
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            return  # SQLite serialises writers anyway
+        cursor.execute(
+            f"SELECT 1 FROM {users} u, {instances} i WHERE u.id = %s AND i.id = %s"
+            " FOR NO KEY UPDATE",
+            [user_pk, instance_pk],
         )
-    list(AmcInstance.objects.select_for_update(no_key=True).filter(pk=instance_pk).values("pk"))
 
 
 def check_rate_limits(*, report: ReportDefinition, user) -> None:
@@ -115,7 +121,7 @@ def new_execution(
     """An unsaved execution for `create_executions`: pending with its SQL, or, with `error`,
     born failed (the run could not be prepared: recorded, counted and visible in history)."""
     execution = ReportExecution(
-        report_id=report.pk,
+        report=report,
         template_id=report.template_id,
         instance_id=report.instance_id,
         user=user,
@@ -155,7 +161,7 @@ def create_executions(
     if not executions:
         return []
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         _wait_for_quota(executions, now=now)
         for execution in executions:
             execution.created_at = execution.updated_at = now
@@ -174,13 +180,23 @@ def create_executions(
         inserted = [e for e in executions if e.pk in inserted_pks]
         ExecutionEvent.objects.bulk_create([creation_event(e, at=now) for e in inserted])
         _count_on_reports(inserted)
-        instances = {e.instance_id for e in inserted if e.status == ExecutionStatus.PENDING}
-        for instance_pk in instances:
-            dispatch_waiting(instance_pk=instance_pk)
+        caps = {
+            e.instance_id: _known_cap(e) for e in inserted if e.status == ExecutionStatus.PENDING
+        }
+        for instance_pk, cap in caps.items():
+            dispatch_waiting(instance_pk=instance_pk, cap=cap)
         for execution in inserted:
             if execution.status != ExecutionStatus.PENDING:
                 send_execution_finished(execution.pk, execution.status)
     return inserted
+
+
+def _known_cap(execution: ReportExecution) -> int | None:
+    """The instance's cap when its row is already loaded (the run request's report)."""
+    report = execution.report if ReportExecution.report.is_cached(execution) else None
+    if report is not None and type(report).instance.is_cached(report):
+        return report.instance.concurrency_cap
+    return None
 
 
 def _wait_for_quota(executions: list[ReportExecution], *, now) -> None:
