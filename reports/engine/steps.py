@@ -289,6 +289,7 @@ def poll(execution_pk) -> None:
         retry_later(execution, exc)
         return
     if amc.status == AmcStatus.SUCCEEDED:
+        observe_latency(execution)
         moved = states.move(
             execution_pk,
             DOWNLOADING,
@@ -345,12 +346,28 @@ def poll(execution_pk) -> None:
         queue.enqueue(_tasks().poll_execution, execution_pk, countdown=delay)
 
 
-def poll_delay(execution: ReportExecution) -> float:
-    """Poll often at first, then less: a tenth of the time it has run, within bounds."""
-    elapsed = (timezone.now() - (execution.started_at or timezone.now())).total_seconds()
-    return min(
-        max(settings.RECOMAMP_POLL_MIN_SECONDS, elapsed / 10), settings.RECOMAMP_POLL_MAX_SECONDS
+#: Per process and instance: how long AMC took recently from submit to SUCCEEDED (a moving
+#: average), so the next poll comes when the run is likely done rather than on a fixed clock.
+_observed_seconds: dict = {}
+
+
+def observe_latency(execution: ReportExecution) -> None:
+    if execution.started_at is None:
+        return
+    took = (timezone.now() - execution.started_at).total_seconds()
+    previous = _observed_seconds.get(execution.instance_id)
+    _observed_seconds[execution.instance_id] = (
+        took if previous is None else 0.7 * previous + 0.3 * took
     )
+
+
+def poll_delay(execution: ReportExecution) -> float:
+    """When to ask AMC again: at the time runs of this instance have been taking (observed in
+    this process), else a tenth of the time it has run; within the configured bounds."""
+    elapsed = (timezone.now() - (execution.started_at or timezone.now())).total_seconds()
+    expected = _observed_seconds.get(execution.instance_id)
+    delay = expected - elapsed if expected and elapsed < expected else elapsed / 10
+    return min(max(settings.RECOMAMP_POLL_MIN_SECONDS, delay), settings.RECOMAMP_POLL_MAX_SECONDS)
 
 
 def download(execution_pk, *, claimed: bool = False) -> None:
