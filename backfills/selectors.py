@@ -37,10 +37,36 @@ TERMINAL_COLLECTION_STATUSES = frozenset(
 )
 
 
+_SEGMENT_STATES = (
+    SegmentStatus.COMPLETED,
+    SegmentStatus.FAILED,
+    SegmentStatus.CANCELLED,
+    SegmentStatus.RUNNING,
+    SegmentStatus.PENDING,
+)
+
+
+def _segment_counts(prefix: str = "") -> dict:
+    """The one formula of progress: segment rows counted by state."""
+    return {
+        f"{prefix}total": Count("segments"),
+        **{
+            f"{prefix}{state}": Count("segments", filter=Q(segments__status=state))
+            for state in _SEGMENT_STATES
+        },
+    }
+
+
 def collections_for_user(*, user) -> QuerySet[ReportDataCollection]:
-    return restrict_to_user(
-        ReportDataCollection.objects.all(), user=user, instance_path="report__instance"
-    ).select_related("report__instance", "user")
+    """Backfills on the user's instances, their segment counts annotated (one query for a
+    whole list, no query per row)."""
+    return (
+        restrict_to_user(
+            ReportDataCollection.objects.all(), user=user, instance_path="report__instance"
+        )
+        .select_related("report__instance", "user")
+        .annotate(**_segment_counts("segments_"))
+    )
 
 
 def segments_of(*, collection: ReportDataCollection) -> QuerySet[BackfillSegment]:
@@ -70,10 +96,20 @@ def recent_execution_seconds(
     return [(completed - started).total_seconds() for started, completed in rows]
 
 
+_typical_cache: dict = {}
+
+
 def typical_segment_seconds(*, instance: AmcInstance) -> float:
-    return segment_math.typical_segment_seconds(
-        recent_execution_seconds(instance=instance), DEFAULT_SEGMENT_SECONDS
-    )
+    """The instance's typical execution time, computed at most once a minute per process (a
+    list of backfills on one instance asks once)."""
+    key = (instance.pk, int(timezone.now().timestamp() // 60))
+    if key not in _typical_cache:
+        if len(_typical_cache) > 1000:
+            _typical_cache.clear()
+        _typical_cache[key] = segment_math.typical_segment_seconds(
+            recent_execution_seconds(instance=instance), DEFAULT_SEGMENT_SECONDS
+        )
+    return _typical_cache[key]
 
 
 @dataclass(frozen=True)
@@ -93,29 +129,28 @@ class Progress:
 
 
 def collection_progress(*, collection: ReportDataCollection) -> Progress:
-    """Counts straight from the segment rows, and the time left (None once it has ended)."""
-    counts = collection.segments.aggregate(
-        total=Count("pk"),
-        **{
-            state: Count("pk", filter=Q(status=state))
-            for state in (
-                SegmentStatus.COMPLETED,
-                SegmentStatus.FAILED,
-                SegmentStatus.CANCELLED,
-                SegmentStatus.RUNNING,
-                SegmentStatus.PENDING,
-            )
-        },
-    )
+    """Counts straight from the segment rows (annotated by `collections_for_user`, else
+    counted here), and the time left (None once it has ended)."""
+    if hasattr(collection, "segments_total"):
+        counts = {
+            name: getattr(collection, f"segments_{name}")
+            for name in ("total", *map(str, _SEGMENT_STATES))
+        }
+    else:
+        counts = ReportDataCollection.objects.filter(pk=collection.pk).aggregate(
+            **_segment_counts()
+        )
     total = counts["total"]
     done = counts["completed"] + counts["failed"] + counts["cancelled"]
     percent = round(100.0 * done / total, 1) if total else 0.0
     time_left = None
     if collection.status not in TERMINAL_COLLECTION_STATUSES:
         now = timezone.now()
-        running_since = collection.segments.filter(status=SegmentStatus.RUNNING).values_list(
-            "execution__started_at", "execution__created_at"
-        )
+        running_since = []
+        if counts["running"]:
+            running_since = collection.segments.filter(status=SegmentStatus.RUNNING).values_list(
+                "execution__started_at", "execution__created_at"
+            )
         elapsed = [
             (now - (started or created)).total_seconds() if (started or created) else 0.0
             for started, created in running_since

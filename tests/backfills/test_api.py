@@ -188,3 +188,29 @@ def test_series_is_empty_until_segments_complete(api, report, engine_tasks):
     response = api.get(f"/api/backfills/{collection_id}/series/")
     assert response.status_code == 200
     assert response.json() == []
+
+
+def test_the_list_reads_progress_in_one_query_whatever_the_number_of_backfills(
+    api, report, engine_tasks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def create():
+        body = {
+            "report": report.report_id,
+            "lookback_config": {"type": "relative", "value": 3, "unit": "days"},
+            "segmentation_config": {"type": "daily"},
+            "start": False,
+        }
+        assert api.post("/api/backfills/", body, format="json").status_code == 201
+
+    create()
+    api.get("/api/backfills/")  # warm the per-minute typical duration
+    with CaptureQueriesContext(connection) as one:
+        assert len(api.get("/api/backfills/").json()["results"]) == 1
+    for _ in range(4):
+        create()
+    with CaptureQueriesContext(connection) as five:
+        assert len(api.get("/api/backfills/").json()["results"]) == 5
+    assert len(five.captured_queries) == len(one.captured_queries)
