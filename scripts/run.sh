@@ -11,6 +11,8 @@ flower_port=${FLOWER_PORT:-5555}
 export RECOMAMP_VAR_DIR=${RECOMAMP_VAR_DIR:-$PWD/var}
 export AMC_SIMULATOR_URL=${AMC_SIMULATOR_URL:-http://127.0.0.1:$simulator_port}
 export DJANGO_ALLOWED_HOSTS=${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1,[::1]}
+# Links in exported PDFs, emails and webhooks point at this server.
+export RECOMAMP_PUBLIC_URL=${RECOMAMP_PUBLIC_URL:-http://127.0.0.1:$port}
 unset DATABASE_URL CELERY_BROKER_URL
 mkdir -p "$RECOMAMP_VAR_DIR/log"
 # Metrics of every process (web workers, Celery) are pooled here for /metrics; stale files of a

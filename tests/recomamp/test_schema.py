@@ -32,3 +32,11 @@ def test_migrations_apply_on_sqlite_the_embedded_default(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "recomamp.sqlite3").exists()
+
+
+@pytest.mark.django_db
+def test_the_api_docs_load_swagger_ui_from_our_own_static_files(admin_client):
+    page = admin_client.get("/api/docs/").content.decode()
+
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "cdn.jsdelivr.net" not in page and "https://" not in page
