@@ -150,7 +150,8 @@ def main() -> None:
         f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms "
         f"(ratio to {TARGET_P99_MS:g} ms: {p99 / TARGET_P99_MS:.2f}); "
         f"server CPU {cpu_ms:.1f} ms per request (ratio to {TARGET_CPU_MS:g} ms: "
-        f"{cpu_ms / TARGET_CPU_MS:.2f}); non-202: {errors}"
+        f"{cpu_ms / TARGET_CPU_MS:.2f}); non-202: {errors} "
+        f"{sorted({code for code in codes if code != 202})}"
     )
     print(
         json.dumps(
