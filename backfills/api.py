@@ -1,7 +1,7 @@
 """REST API of backfills. Thin: parse, call a service or selector, respond."""
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -27,7 +27,9 @@ class ProgressSerializer(serializers.Serializer):
 
 
 class SegmentSerializer(serializers.ModelSerializer):
-    execution = serializers.SlugRelatedField(slug_field="execution_id", read_only=True)
+    execution = serializers.SlugRelatedField(
+        slug_field="execution_id", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = BackfillSegment
@@ -90,6 +92,16 @@ class CollectionDetailSerializer(CollectionSerializer):
     class Meta(CollectionSerializer.Meta):
         fields = [*CollectionSerializer.Meta.fields, "segments"]
         read_only_fields = fields
+
+
+class SeriesPointSerializer(serializers.Serializer):
+    window_start = serializers.DateField()
+    window_end = serializers.DateField()
+    execution_id = serializers.CharField()
+    rows = serializers.ListField(child=serializers.DictField())
+
+    class Meta:
+        ref_name = "BackfillSeriesPoint"
 
 
 class BackfillRequestSerializer(serializers.Serializer):
@@ -265,21 +277,14 @@ class BackfillViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         collection = services.cancel_backfill(collection=self.get_object(), user=request.user)
         return self._respond(collection)
 
-    @extend_schema(
-        responses=inline_serializer(
-            "BackfillSeriesPoint",
-            {
-                "window_start": serializers.DateField(),
-                "window_end": serializers.DateField(),
-                "execution_id": serializers.CharField(),
-                "rows": serializers.ListField(child=serializers.DictField()),
-            },
-            many=True,
-        )
-    )
+    @extend_schema(responses=SeriesPointSerializer(many=True))
     @action(detail=True, methods=["get"], filterset_class=None, ordering=None, search_fields=[])
     def series(self, request, pk=None):
-        """The completed segments' result rows, one point per segment window, oldest first."""
+        """The completed segments' result rows, one point per segment window, oldest first,
+        paginated (`page`, `page_size`)."""
         collection = self.get_object()
-        points = report_time_series(report=collection.report, collection=collection)
-        return Response([point.__dict__ for point in points])
+        points = report_time_series(
+            report=collection.report, collection=collection, user=request.user
+        )
+        page = self.paginate_queryset(points)
+        return self.get_paginated_response(SeriesPointSerializer(page, many=True).data)

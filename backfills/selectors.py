@@ -226,10 +226,11 @@ class SeriesWindow:
 
 
 def report_series_windows(
-    *, report: ReportDefinition, collection: ReportDataCollection | None = None
+    *, report: ReportDefinition, collection: ReportDataCollection | None = None, user=None
 ) -> list[SeriesWindow]:
     """The windows of the report's history, oldest first, each with the most recently completed
-    run that covered it. `report_time_series` adds the rows; dashboards read the rows in SQL."""
+    run that covered it. `report_time_series` adds the rows; dashboards read the rows in SQL.
+    With `user`, only executions on instances the user may see are read."""
     latest: dict[tuple[date, date], SeriesWindow] = {}
     segments = (
         BackfillSegment.objects.filter(
@@ -248,21 +249,26 @@ def report_series_windows(
     )
     if collection is not None:
         segments = segments.filter(collection=collection)
+    if user is not None:
+        segments = segments.filter(
+            execution__in=restrict_to_user(ReportExecution.objects.all(), user=user)
+        )
     for start, end, execution_pk, execution_id, completed_at in segments:
         latest[(start, end)] = SeriesWindow(start, end, execution_pk, execution_id, completed_at)
     return [latest[key] for key in sorted(latest)]
 
 
 def report_time_series(
-    *, report: ReportDefinition, collection: ReportDataCollection | None = None
+    *, report: ReportDefinition, collection: ReportDataCollection | None = None, user=None
 ) -> list[SeriesPoint]:
     """The report's history as one point per segment window, oldest first.
 
     Shape: ``[SeriesPoint(window_start, window_end, execution_id, rows=[{column: value}])]``.
     Windows are the calendar segments of the backfills (a day, an ISO week, a month, a
     quarter); where backfills overlap on the same window the most recently completed run wins.
+    With `user`, only executions on instances the user may see are read.
     """
-    windows = report_series_windows(report=report, collection=collection)
+    windows = report_series_windows(report=report, collection=collection, user=user)
     rows_by_execution: dict = {window.execution_pk: [] for window in windows}
     for execution_pk, data in (
         ExecutionResultRow.objects.filter(execution_id__in=rows_by_execution)

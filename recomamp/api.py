@@ -8,11 +8,14 @@ constraint, or a malformed request.
 import logging
 from datetime import UTC
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django_filters import rest_framework as filters
 from rest_framework import exceptions, status
+from rest_framework.filters import SearchFilter
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -36,6 +39,32 @@ class Pagination(PageNumberPagination):
     max_page_size = 500
 
 
+#: Longest `?search=` accepted: a longer term is a 400, not a slow scan.
+MAX_SEARCH_LENGTH = 200
+
+
+class CappedSearchFilter(SearchFilter):
+    """DRF's search, refusing terms longer than MAX_SEARCH_LENGTH with a 400 naming `search`."""
+
+    def get_search_terms(self, request):
+        value = request.query_params.get(self.search_param, "")
+        if len(value) > MAX_SEARCH_LENGTH:
+            raise exceptions.ValidationError(
+                {
+                    self.search_param: exceptions.ErrorDetail(
+                        f"At most {MAX_SEARCH_LENGTH} characters.", code="max_length"
+                    )
+                }
+            )
+        return super().get_search_terms(request)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["maxLength"] = MAX_SEARCH_LENGTH
+        return parameters
+
+
 def _flatten(detail, field: str = "non_field_errors") -> list[FieldError]:
     """DRF error details (nested dicts and lists) as a flat list of field errors."""
     if isinstance(detail, dict):
@@ -56,15 +85,56 @@ def _flatten(detail, field: str = "non_field_errors") -> list[FieldError]:
     return [FieldError(field, code, str(detail))]
 
 
+def _envelope(errors: list[FieldError]) -> dict:
+    return {"errors": [{"field": e.field, "code": e.code, "message": e.message} for e in errors]}
+
+
 def error_response(errors: list[FieldError], status_code: int, headers=None) -> Response:
-    body = {"errors": [{"field": e.field, "code": e.code, "message": e.message} for e in errors]}
-    return Response(body, status=status_code, headers=headers)
+    return Response(_envelope(errors), status=status_code, headers=headers)
+
+
+def _too_large() -> FieldError:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return FieldError(
+        "non_field_errors", "request_too_large", f"The request body is larger than {limit} bytes."
+    )
+
+
+class RequestBodyLimitMiddleware:
+    """API requests whose declared body is over DATA_UPLOAD_MAX_MEMORY_SIZE: 413, before any
+    parser reads it (DRF's JSON parser reads the stream without Django's limit)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and request.path.startswith("/api/"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                return JsonResponse(_envelope([_too_large()]), status=413)
+        return self.get_response(request)
+
+
+def api_not_found(request, exception=None):
+    """Django's 404 for a URL no route matches: the JSON envelope under /api/."""
+    if request.path.startswith("/api/"):
+        error = FieldError("non_field_errors", "not_found", "Not found.")
+        return JsonResponse(_envelope([error]), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
 
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         return error_response(exc.errors, exc.status_code, headers)
+    if isinstance(exc, RequestDataTooBig):
+        return error_response([_too_large()], status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         return error_response(_flatten(detail), status.HTTP_400_BAD_REQUEST)

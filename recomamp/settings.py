@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "recomamp.api.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -144,6 +145,24 @@ STORAGES = {
 
 LOGIN_URL = "admin:login"
 
+# The cache holds login throttles: shared by every process (Redis in production; a directory
+# under var/ for the embedded default, which runs several processes on one machine).
+RECOMAMP_CACHE_URL = os.environ.get("RECOMAMP_CACHE_URL", "")
+if RECOMAMP_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": RECOMAMP_CACHE_URL,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -153,11 +172,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
-        "rest_framework.filters.SearchFilter",
+        "recomamp.api.CappedSearchFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "recomamp.api.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "recomamp.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "recomamp.api.exception_handler",
 }
 
@@ -280,6 +299,9 @@ RECOMAMP_RUNS_PER_INSTANCE_PER_MINUTE = int(
 RECOMAMP_DASHBOARD_REFRESH_DELAY_SECONDS = float(
     os.environ.get("RECOMAMP_DASHBOARD_REFRESH_DELAY_SECONDS", "5")
 )
+# Password guessing: attempts at the token endpoint and failed admin sign-ins.
+RECOMAMP_LOGIN_RATE_PER_IP = os.environ.get("RECOMAMP_LOGIN_RATE_PER_IP", "30/minute")
+RECOMAMP_LOGIN_RATE_PER_USERNAME = os.environ.get("RECOMAMP_LOGIN_RATE_PER_USERNAME", "5/minute")
 # First automatic retry of a failed backfill segment, doubling up to 15 minutes.
 #: The shortest interval between two runs of one schedule (a custom cron firing more often
 #: is refused with a 400 naming cron_expression).

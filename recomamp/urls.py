@@ -3,7 +3,6 @@ from django.http import HttpResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from backfills.api import BackfillViewSet
@@ -13,6 +12,7 @@ from dashboards.insights.api import InsightFeedbackView
 from instances.api import InstanceViewSet
 from operations import health, metrics, views
 from operations.api import AlertSubscriptionViewSet
+from recomamp.throttling import admin_login, obtain_auth_token
 from reports.api import ExecutionViewSet, ReportViewSet, TemplateViewSet
 from reports.builder.urls import api_urlpatterns as builder_api_urls
 from schedules.api import ScheduleViewSet
@@ -38,6 +38,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
     path("admin/status/", admin.site.admin_view(views.status_page), name="operations-status"),
+    path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("builder/", include("reports.builder.urls", namespace="builder")),
     path("api/", include(builder_api_urls)),
@@ -57,6 +58,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+
+handler404 = "recomamp.api.api_not_found"
 
 admin.site.site_header = "RecomAMP"
 admin.site.site_title = "RecomAMP"

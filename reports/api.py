@@ -11,7 +11,8 @@ from rest_framework.response import Response
 
 from instances.selectors import instances_for_user
 from recomamp.api import UTCDateTimeFilter
-from recomamp.errors import Conflict
+from recomamp.errors import Conflict, NotFound
+from recomamp.openapi import error_responses
 from reports.models import (
     ExecutionEvent,
     ExecutionResultRow,
@@ -64,7 +65,9 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
 class ExecutionSerializer(serializers.ModelSerializer):
     report = serializers.SlugRelatedField(slug_field="report_id", read_only=True)
     instance = serializers.UUIDField(source="instance_id", read_only=True)
-    schedule = serializers.SlugRelatedField(slug_field="schedule_id", read_only=True)
+    schedule = serializers.SlugRelatedField(
+        slug_field="schedule_id", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = ReportExecution
@@ -102,7 +105,9 @@ class ExecutionSerializer(serializers.ModelSerializer):
 class ReportSerializer(serializers.ModelSerializer):
     template = serializers.SlugRelatedField(slug_field="template_id", read_only=True)
     owner = serializers.CharField(source="owner.username", read_only=True)
-    last_execution = serializers.SlugRelatedField(slug_field="execution_id", read_only=True)
+    last_execution = serializers.SlugRelatedField(
+        slug_field="execution_id", read_only=True, allow_null=True
+    )
     state = serializers.CharField(read_only=True)
     latest_status = serializers.CharField(read_only=True, allow_null=True)
     last_run_at = serializers.DateTimeField(read_only=True, allow_null=True)
@@ -163,12 +168,23 @@ class ReportCreateSerializer(serializers.Serializer):
 
 
 class ReportUpdateSerializer(serializers.Serializer):
+    instance = serializers.UUIDField(
+        required=False, help_text="Fixed at creation: only the report's own instance is accepted."
+    )
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     parameters = ParametersField(required=False)
     frequency = serializers.ChoiceField(choices=Frequency.choices, required=False)
     timezone = serializers.CharField(max_length=64, required=False)
     lookback_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
+
+    def validate_instance(self, value):
+        if value != self.context["report"].instance_id:
+            raise serializers.ValidationError(
+                "A report's instance cannot be changed; create a report on the other instance.",
+                code="immutable",
+            )
+        return value
 
 
 class RunSerializer(serializers.Serializer):
@@ -227,9 +243,10 @@ class ReportViewSet(viewsets.ModelViewSet):
     @extend_schema(request=ReportUpdateSerializer, responses=ReportSerializer)
     def partial_update(self, request, report_id=None):
         report = self.get_object()
-        serializer = ReportUpdateSerializer(data=request.data)
+        serializer = ReportUpdateSerializer(data=request.data, context={"report": report})
         serializer.is_valid(raise_exception=True)
-        report_services.update_report(report=report, user=request.user, **serializer.validated_data)
+        changes = {k: v for k, v in serializer.validated_data.items() if k != "instance"}
+        report_services.update_report(report=report, user=request.user, **changes)
         return self._respond(report)
 
     def destroy(self, request, report_id=None):
@@ -252,7 +269,9 @@ class ReportViewSet(viewsets.ModelViewSet):
         )
         return self._respond(report)
 
-    @extend_schema(request=RunSerializer, responses={202: ExecutionSerializer})
+    @extend_schema(
+        request=RunSerializer, responses={202: ExecutionSerializer, **error_responses(429)}
+    )
     @action(detail=True, methods=["post"])
     def run(self, request, report_id=None):
         """Run the report now: 202 with the pending execution."""
@@ -366,15 +385,26 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         )
         return Response(ExecutionSerializer(execution).data)
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    @extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            **error_responses(409, d409="The execution has not completed: no result yet."),
+        }
+    )
     @action(detail=True, methods=["get"])
     def results(self, request, execution_id=None):
         """The stored CSV result."""
         execution = self.get_object()
         if execution.status != ExecutionStatus.COMPLETED or not execution.output_location:
             raise Conflict(f"No result: the execution is {execution.status}.", field="status")
+        try:
+            stored = default_storage.open(execution.output_location, "rb")
+        except OSError:
+            raise NotFound(
+                "The stored result file is missing; run the report again.", code="result_missing"
+            ) from None
         return FileResponse(
-            default_storage.open(execution.output_location, "rb"),
+            stored,
             as_attachment=True,
             filename=f"{execution.execution_id}.csv",
             content_type="text/csv",

@@ -245,6 +245,6 @@ class ScheduleViewSet(
     @action(detail=True, methods=["get"], filterset_class=None, ordering=None, search_fields=[])
     def history(self, request, schedule_id=None):
         """The schedule's runs (its executions), newest scheduled time first, paginated."""
-        runs = schedule_history(schedule=self.get_object())
+        runs = schedule_history(schedule=self.get_object(), user=request.user)
         page = self.paginate_queryset(runs)
         return self.get_paginated_response(ExecutionSerializer(page, many=True).data)

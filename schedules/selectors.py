@@ -13,10 +13,10 @@ def schedules_for_user(*, user) -> QuerySet[ReportSchedule]:
     ).select_related("report", "report__instance")
 
 
-def schedule_history(*, schedule: ReportSchedule) -> QuerySet[ReportExecution]:
-    """The schedule's runs, newest scheduled time first."""
+def schedule_history(*, schedule: ReportSchedule, user) -> QuerySet[ReportExecution]:
+    """The schedule's runs the user may see (each execution's own instance), newest first."""
     return (
-        ReportExecution.objects.filter(schedule=schedule)
+        restrict_to_user(ReportExecution.objects.filter(schedule=schedule), user=user)
         .select_related("report", "schedule")
         .order_by("-scheduled_for", "-created_at")
     )

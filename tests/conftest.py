@@ -35,9 +35,16 @@ def django_db_modify_db_settings():
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
-    """Stored results go to a per-test directory; passwords hash fast."""
+    """Stored results go to a per-test directory; passwords hash fast; a fresh cache (login
+    throttles) per test."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": str(tmp_path),
+        }
+    }
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
-"""Bad input to every endpoint gets a 4xx naming the field, never a 500.
+"""Bad input to every endpoint gets a 4xx naming the field, never a 500, and the API does what
+its schema says.
 
 Schemathesis generates requests from our own OpenAPI schema (valid and invalid) and calls the
-WSGI app in-process; a second test sends malformed bodies to every write endpoint of real
-objects the user can see.
+WSGI app in-process; every answer must be a documented status code with a body that matches the
+documented schema. A second test sends malformed bodies to every write endpoint of real objects
+the user can see.
 """
 
 import pytest
@@ -12,6 +14,11 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+from schemathesis.checks import (
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from recomamp.wsgi import application
 from tests.factories.instances import InstanceAccessFactory, UserFactory
@@ -56,10 +63,15 @@ def token(db):
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_no_endpoint_answers_bad_input_with_a_server_error(case, token):
+def test_every_endpoint_answers_as_its_schema_says_and_never_with_a_server_error(case, token):
     case.call_and_validate(
         headers={"Authorization": f"Token {token}"},
-        checks=[errors_have_the_documented_shape],
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            response_schema_conformance,
+            errors_have_the_documented_shape,
+        ],
     )
 
 
