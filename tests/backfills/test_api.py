@@ -187,7 +187,8 @@ def test_series_is_empty_until_segments_complete(api, report, engine_tasks):
     collection_id = api.post("/api/backfills/", body(report), format="json").json()["id"]
     response = api.get(f"/api/backfills/{collection_id}/series/")
     assert response.status_code == 200
-    assert response.json() == []
+    assert response.json()["count"] == 0
+    assert response.json()["results"] == []
 
 
 def test_the_list_reads_progress_in_one_query_whatever_the_number_of_backfills(
