@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from recomamp.amc.downloads import AMC_DOWNLOAD_HOSTS
 from recomamp.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -228,6 +229,10 @@ AMC_DATA_LAG_DAYS = int(os.environ.get("AMC_DATA_LAG_DAYS", "14"))
 AMC_RETENTION_DAYS = int(os.environ.get("AMC_RETENTION_DAYS", "425"))
 AMC_MAX_LOOKBACK_DAYS = 365
 AMC_DOWNLOAD_MAX_BYTES = int(os.environ.get("AMC_DOWNLOAD_MAX_BYTES", str(512 * 1024 * 1024)))
+# Result downloads: https to these hosts only (patterns; AMC's S3 hosts by default), plus the
+# simulator's own origin when AMC_SIMULATOR_URL is set; at most this long per file.
+AMC_DOWNLOAD_ALLOWED_HOSTS = env_list("AMC_DOWNLOAD_ALLOWED_HOSTS") or list(AMC_DOWNLOAD_HOSTS)
+AMC_DOWNLOAD_MAX_SECONDS = float(os.environ.get("AMC_DOWNLOAD_MAX_SECONDS", "900"))
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")

@@ -7,7 +7,7 @@ from django.conf import settings
 
 from instances.endpoints import EndpointNotAllowed, check_amc_endpoint
 from instances.models import AmcAccount, AmcInstance
-from recomamp.amc import REGION_BASE_URLS, AmcClient, AmcCredentials, AmcError
+from recomamp.amc import REGION_BASE_URLS, AmcClient, AmcCredentials, AmcError, DownloadPolicy
 
 
 class AmcEndpointRefused(AmcError):
@@ -33,6 +33,12 @@ class _AllowlistedSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
+def _session(*endpoints: str) -> _AllowlistedSession:
+    session = _AllowlistedSession(*endpoints)
+    session.trust_env = False  # no proxies or netrc credentials from the environment
+    return session
+
+
 def client_for_instance(instance: AmcInstance) -> AmcClient:
     """An AMC client for the instance's account: its region (or simulator) and credentials.
 
@@ -45,11 +51,20 @@ def client_for_instance(instance: AmcInstance) -> AmcClient:
     (RECOMAMP_LEASE_SECONDS, 90 s by default); downloads renew their lease as bytes arrive.
     """
     account = instance.account
-    return _client(account.pk, account.updated_at, account)
+    return _client(account.pk, account.updated_at, download_policy(), account)
+
+
+def download_policy() -> DownloadPolicy:
+    """Where result downloads may go (settings): AMC's S3 hosts, plus the simulator if set."""
+    return DownloadPolicy(
+        allowed_hosts=tuple(settings.AMC_DOWNLOAD_ALLOWED_HOSTS),
+        trusted_origins=tuple(o for o in [settings.AMC_SIMULATOR_URL] if o),
+        max_seconds=settings.AMC_DOWNLOAD_MAX_SECONDS,
+    )
 
 
 @lru_cache(maxsize=256)
-def _client(account_pk, updated_at, account: AmcAccount) -> AmcClient:
+def _client(account_pk, updated_at, policy: DownloadPolicy, account: AmcAccount) -> AmcClient:
     credentials = AmcCredentials(
         client_id=account.lwa_client_id or settings.AMC_CLIENT_ID,
         client_secret=account.lwa_client_secret or settings.AMC_CLIENT_SECRET,
@@ -62,7 +77,8 @@ def _client(account_pk, updated_at, account: AmcAccount) -> AmcClient:
         credentials=credentials,
         advertiser_id=account.account_id,
         marketplace_id=account.marketplace_id,
-        session=_AllowlistedSession(base_url, credentials.token_url),
+        session=_session(base_url, credentials.token_url),
+        download_policy=policy,
         max_retries=1,
         backoff_max=min(5.0, settings.RECOMAMP_LEASE_SECONDS / 10),
     )

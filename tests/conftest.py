@@ -106,10 +106,12 @@ def engine_tasks(monkeypatch):
 
 
 @pytest.fixture
-def simulated_report(amc_sim):
+def simulated_report(amc_sim, settings):
     """`simulated_report(sql=, cap=, simulator_limit=, pending=, running=, **faults)`: a report on
     a fresh instance whose account points at the simulator, registered there with its own
-    latencies, concurrency limit and faults."""
+    latencies, concurrency limit and faults. The simulator is the configured one (its result
+    URLs may be fetched over http, on loopback)."""
+    settings.AMC_SIMULATOR_URL = amc_sim.url
 
     def make(*, sql, cap, simulator_limit=10, pending=0.3, running=0.7, **faults):
         account = AmcAccountFactory(

@@ -13,11 +13,13 @@ execution = client.create_execution("amcabc12345", sql=sql, window_start=s, wind
 
 from .auth import LWA_TOKEN_URL, AmcCredentials, TokenCache, token_cache
 from .client import REGION_BASE_URLS, AmcClient
+from .downloads import AMC_DOWNLOAD_HOSTS, DownloadPolicy
 from .errors import (
     AmcAuthError,
     AmcBadRequest,
     AmcConnectionError,
     AmcDownloadExpired,
+    AmcDownloadRefused,
     AmcError,
     AmcNotFound,
     AmcQueryError,
@@ -35,6 +37,7 @@ from .models import (
 from .retry import backoff_delay, parse_retry_after
 
 __all__ = [
+    "AMC_DOWNLOAD_HOSTS",
     "LWA_TOKEN_URL",
     "REGION_BASE_URLS",
     "TERMINAL_STATUSES",
@@ -44,6 +47,7 @@ __all__ = [
     "AmcConnectionError",
     "AmcCredentials",
     "AmcDownloadExpired",
+    "AmcDownloadRefused",
     "AmcError",
     "AmcExecution",
     "AmcNotFound",
@@ -51,6 +55,7 @@ __all__ = [
     "AmcResultTooLarge",
     "AmcServerError",
     "AmcThrottled",
+    "DownloadPolicy",
     "ExecutionStatus",
     "TokenCache",
     "backoff_delay",

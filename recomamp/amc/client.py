@@ -11,6 +11,10 @@ only when AMC cannot have created anything: a 429, or a connection that was neve
 A 5xx, a read timeout or a reset after the request went out raise at once (`AmcServerError`,
 or `AmcConnectionError` with `request_sent=True`); the caller must then reconcile, e.g. with
 `find_matching_executions()` over `list_executions()`, before submitting again.
+
+Downloads: every hop of a result download is held to a `DownloadPolicy` (downloads.py): https
+to AMC's S3 hosts, no private addresses, redirects checked, a total deadline. Neither session
+reads proxies or credentials from the environment (`trust_env` off).
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError
 
 from .auth import AmcCredentials, token_cache
+from .downloads import DownloadPolicy, guarded_download_session, redact_urllib3_logs
 from .errors import (
     AmcAuthError,
     AmcBadRequest,
     AmcConnectionError,
     AmcDownloadExpired,
+    AmcDownloadRefused,
     AmcError,
     AmcNotFound,
     AmcQueryError,
@@ -52,6 +58,7 @@ from .models import (
 from .retry import backoff_delay, parse_retry_after
 
 logger = logging.getLogger("recomamp.amc")
+redact_urllib3_logs()  # pre-signed URLs in urllib3's DEBUG lines lose their query strings
 
 #: Regional hosts of the Amazon Ads API (AMC.md).
 REGION_BASE_URLS: dict[str, str] = {
@@ -93,6 +100,9 @@ class AmcClient:
 
     Thread-safe as far as requests.Session is; tokens are shared process-wide per account.
     Test hooks: `sleep` and `rng` attributes (time.sleep and a random.Random by default).
+    A caller's own `session` (API and LWA calls) and `download_session` are used as given
+    (tests, special transports); the client's own ignore the environment, and its download
+    session checks every socket against the download policy.
     """
 
     def __init__(
@@ -107,6 +117,8 @@ class AmcClient:
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
         session: requests.Session | None = None,
+        download_policy: DownloadPolicy | None = None,
+        download_session: requests.Session | None = None,
     ) -> None:
         if not base_url:
             raise ValueError("base_url is required")
@@ -124,8 +136,14 @@ class AmcClient:
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        self.download_policy = download_policy or DownloadPolicy()
         self._owns_session = session is None
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False
+        self.session = session
+        self._owns_download_session = download_session is None
+        self.download_session = download_session or guarded_download_session(self.download_policy)
         self.sleep: Callable[[float], None] = time.sleep
         self.rng = random.Random()
 
@@ -140,6 +158,8 @@ class AmcClient:
     def close(self) -> None:
         if self._owns_session:
             self.session.close()
+        if self._owns_download_session:
+            self.download_session.close()
 
     def __enter__(self) -> AmcClient:
         return self
@@ -309,17 +329,25 @@ class AmcClient:
     ) -> Iterator[bytes]:
         """Stream one result file, raising AmcResultTooLarge past `max_bytes`.
 
-        A generator: the request is made on the first `next()`. A refused URL raises
-        AmcDownloadExpired (get fresh URLs and start again). Pre-signed URLs get no AMC
-        headers: S3 rejects a request that carries two kinds of authentication.
+        A generator: the request is made on the first `next()`. A URL the server refuses
+        raises AmcDownloadExpired (get fresh URLs and start again); one the download policy
+        refuses raises AmcDownloadRefused; one that takes longer than the policy's
+        `max_seconds` raises AmcConnectionError. Pre-signed URLs get no AMC headers: S3
+        rejects a request that carries two kinds of authentication.
         """
-        response = self._open_download(url, max_bytes=max_bytes)
+        deadline = time.monotonic() + self.download_policy.max_seconds
+        response = self._open_download(url, max_bytes=max_bytes, deadline=deadline)
         try:
             received = 0
             try:
                 for chunk in response.iter_content(chunk_size=chunk_size):
                     if not chunk:
                         continue
+                    if time.monotonic() > deadline:
+                        raise AmcConnectionError(
+                            "download took longer than "
+                            f"{self.download_policy.max_seconds:g} s (after {received} bytes)"
+                        )
                     received += len(chunk)
                     if received > max_bytes:
                         raise AmcResultTooLarge(
@@ -354,16 +382,40 @@ class AmcClient:
             raise
         return written
 
-    def _open_download(self, url: str, *, max_bytes: int) -> requests.Response:
+    def _open_download(self, url: str, *, max_bytes: int, deadline: float) -> requests.Response:
+        """GET the file, following at most the policy's redirects, each hop checked first."""
         url = urljoin(self.base_url + "/", url)
-        response = self._send(
-            "GET",
-            url,
-            authorized=False,
-            policy=_Policy.IDEMPOTENT,
-            classify=_download_error,
-            stream=True,
-        )
+        hops = 0
+        while True:
+            self.download_policy.check_url(url)
+            response = self._send(
+                "GET",
+                url,
+                authorized=False,
+                policy=_Policy.IDEMPOTENT,
+                classify=_download_error,
+                log_event="amc download",
+                session=self.download_session,
+                deadline=deadline,
+                redirects=True,
+                stream=True,
+                allow_redirects=False,
+            )
+            if not response.is_redirect:
+                break
+            location = response.headers.get("Location", "")
+            response.close()
+            hops += 1
+            if not location:
+                raise AmcDownloadRefused(
+                    "a redirect without a Location", status=response.status_code
+                )
+            if hops > self.download_policy.max_redirects:
+                raise AmcDownloadRefused(
+                    f"more than {self.download_policy.max_redirects} redirects",
+                    status=response.status_code,
+                )
+            url = urljoin(url, location)
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
             response.close()
@@ -498,9 +550,14 @@ class AmcClient:
         classify: Callable[[requests.Response], AmcError],
         log_event: str = "amc request",
         headers: dict[str, str] | None = None,
+        session: requests.Session | None = None,
+        deadline: float | None = None,
+        redirects: bool = False,
         **kwargs: Any,
     ) -> requests.Response:
-        """One logical call: attempts, backoff, the single 401 refresh. Returns a 2xx."""
+        """One logical call: attempts, backoff, the single 401 refresh. Returns a 2xx (or a
+        redirect, when `redirects`). No retry starts after `deadline` (time.monotonic())."""
+        session = session or self.session
         log_path = urlsplit(url).path  # never the query: pre-signed URLs carry signatures
         retries = 0
         attempt = 0
@@ -515,13 +572,13 @@ class AmcClient:
                 request_headers.update(self._api_headers(token))
             started = time.monotonic()
             try:
-                response = self.session.request(
+                response = session.request(
                     method, url, headers=request_headers, timeout=self.timeout, **kwargs
                 )
             except requests.RequestException as exc:
                 error = _connection_error(exc)
                 self._log(log_event, method, log_path, None, attempt, started, error=error)
-                if self._should_retry(error, policy, retries):
+                if self._should_retry(error, policy, retries, deadline):
                     self._pause(retries, None, log_path)
                     retries += 1
                     continue
@@ -535,7 +592,7 @@ class AmcClient:
                 started,
                 request_id=_request_id(response),
             )
-            if 200 <= response.status_code < 300:
+            if 200 <= response.status_code < 300 or (redirects and response.is_redirect):
                 return response
             if response.status_code == 401 and authorized and not refreshed:
                 # Token revoked or expired early: refresh once (unless another thread already
@@ -546,14 +603,18 @@ class AmcClient:
                 continue
             error = classify(response)
             response.close()
-            if self._should_retry(error, policy, retries):
+            if self._should_retry(error, policy, retries, deadline):
                 self._pause(retries, getattr(error, "retry_after", None), log_path)
                 retries += 1
                 continue
             raise error
 
-    def _should_retry(self, error: AmcError, policy: _Policy, retries: int) -> bool:
+    def _should_retry(
+        self, error: AmcError, policy: _Policy, retries: int, deadline: float | None = None
+    ) -> bool:
         if retries >= self.max_retries or not error.retryable:
+            return False
+        if deadline is not None and time.monotonic() >= deadline:
             return False
         if policy is _Policy.IDEMPOTENT:
             return True
@@ -728,12 +789,18 @@ def _api_error(response: requests.Response, *, query_errors: bool) -> AmcError:
 
 
 def _download_error(response: requests.Response) -> AmcError:
+    """A failed result download, from the status alone: the body comes from a storage server,
+    not from AMC, and is never read or copied into a message."""
     status = response.status_code
+    fields = {"status": status, "request_id": _request_id(response)}
     if status in (400, 401, 403, 404, 410):
-        fields = _error_fields(response)
-        message = fields.pop("message")
-        return AmcDownloadExpired(f"result URL refused ({message})", **fields)
-    return _api_error(response, query_errors=False)
+        return AmcDownloadExpired(f"the result URL was refused (HTTP {status})", **fields)
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return AmcThrottled("result download throttled", retry_after=retry_after, **fields)
+    if status >= 500:
+        return AmcServerError(f"result download failed (HTTP {status})", **fields)
+    return AmcError(f"result download failed (HTTP {status})", **fields)
 
 
 def _connection_error(exc: requests.RequestException) -> AmcConnectionError:

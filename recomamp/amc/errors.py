@@ -123,11 +123,20 @@ class AmcDownloadExpired(AmcError):
     """A pre-signed result URL was refused (expired, denied or gone): fetch fresh URLs."""
 
 
+class AmcDownloadRefused(AmcError):
+    """We refuse to fetch a result URL: not https, a host off the allowlist, a private address,
+    a redirect elsewhere. Nothing was downloaded; retrying does not help."""
+
+    def __init__(self, reason: str, **kwargs: Any) -> None:
+        super().__init__(f"result URL refused: {reason}", **kwargs)
+
+
 __all__ = [
     "AmcAuthError",
     "AmcBadRequest",
     "AmcConnectionError",
     "AmcDownloadExpired",
+    "AmcDownloadRefused",
     "AmcError",
     "AmcNotFound",
     "AmcQueryError",

@@ -146,13 +146,17 @@ class InstanceSettings:
 
 @dataclass(frozen=True)
 class Faults:
-    """Probabilities (0..1) applied to each AMC API call of one instance."""
+    """Probabilities (0..1) applied to each AMC API call of one instance, and a hostile AMC:
+    `download_url` is handed out by downloadUrls instead of the signed URL; the signed
+    download answers 302 to `download_redirect`."""
 
     rate_429: float = 0.0
     rate_500: float = 0.0
     slow_rate: float = 0.0
     slow_seconds: float = 0.0
     fail_query_rate: float = 0.0
+    download_url: str = ""
+    download_redirect: str = ""
 
     def __post_init__(self) -> None:
         for name in ("rate_429", "rate_500", "slow_rate", "fail_query_rate"):
@@ -167,10 +171,16 @@ class Faults:
     @classmethod
     def from_dict(cls, data: dict) -> Faults:
         names = {"rate_429", "rate_500", "slow_rate", "slow_seconds", "fail_query_rate"}
-        unknown = set(data) - names
+        texts = {"download_url", "download_redirect"}
+        unknown = set(data) - names - texts
         if unknown:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
-        return cls(**{key: _number(key, value) for key, value in data.items()})
+        for key in texts & set(data):
+            if not isinstance(data[key], str):
+                raise ValueError(f"{key} must be a string")
+        return cls(
+            **{key: value if key in texts else _number(key, value) for key, value in data.items()}
+        )
 
     def as_dict(self) -> dict:
         return {
@@ -179,6 +189,8 @@ class Faults:
             "slow_rate": self.slow_rate,
             "slow_seconds": self.slow_seconds,
             "fail_query_rate": self.fail_query_rate,
+            "download_url": self.download_url,
+            "download_redirect": self.download_redirect,
         }
 
 

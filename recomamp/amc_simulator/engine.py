@@ -799,6 +799,9 @@ class Simulator:
                 f"Execution with ID {execution_id} is unavailable for download",
                 f"The execution is {execution.status}; results exist once it has SUCCEEDED.",
             )
+        state = self.instance(instance_id)
+        if state is not None and state.faults.download_url:
+            return [state.faults.download_url]  # a hostile AMC (fault injection)
         path = f"/simulator-s3/{instance_id}/{execution_id}/{RESULT_FILENAME}"
         return [self.signer.sign(base_url, path, ttl_seconds=self.runtime.download_url_ttl_seconds)]
 

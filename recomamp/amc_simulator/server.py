@@ -19,7 +19,7 @@ Control (loopback only, no auth, not counted in the request stats):
          "concurrency_limit", "pending_seconds", "running_seconds", "aggregation_threshold"}
     GET  /_simulator/instances/{instanceId}[?dataset=1]
     PUT  /_simulator/instances/{instanceId}/faults {"rate_429", "rate_500", "slow_rate",
-         "slow_seconds", "fail_query_rate"}
+         "slow_seconds", "fail_query_rate", "download_url", "download_redirect"}
 
 Every answer is JSON (S3 downloads excepted: CSV, or S3's XML error); nothing a client sends
 produces a traceback: unexpected errors become a 500 with an AMC-shaped body.
@@ -315,6 +315,10 @@ class _Handler(BaseHTTPRequestHandler):
         problem = self.simulator.signer.verify(path, self.query)
         if problem is not None:
             self._s3_error(403, "AccessDenied", problem)
+            return
+        state = self.simulator.instance(instance_id)
+        if state is not None and state.faults.download_redirect:
+            self._send(302, b"", "text/plain", {"Location": state.faults.download_redirect})
             return
         result = self.simulator.result_file(instance_id, execution_id)
         if result is None or not Path(result).exists():

@@ -15,7 +15,7 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from recomamp.amc import AmcClient, AmcCredentials, token_cache
+from recomamp.amc import AmcClient, AmcCredentials, DownloadPolicy, token_cache
 
 BASE_URL = "https://amc.test"
 TOKEN_URL = "https://lwa.test/auth/o2/token"
@@ -160,7 +160,9 @@ def make_client(transport, credentials):
             "advertiser_id": "ENTITY123",
             "marketplace_id": "ATVPDKIKX0DER",
             "session": session,
+            "download_session": session,
             "max_retries": 3,
+            "download_policy": DownloadPolicy(allowed_hosts=("bucket.test",)),
         }
         options.update(overrides)
         client = AmcClient(**options)

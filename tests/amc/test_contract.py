@@ -30,6 +30,7 @@ from recomamp.amc import (
     AmcQueryError,
     AmcResultTooLarge,
     AmcServerError,
+    DownloadPolicy,
     ExecutionStatus,
 )
 from recomamp.amc_simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -77,6 +78,7 @@ def amc_client(amc_sim, refresh_token):
             "marketplace_id": instance.marketplace_id,
             "timeout": (2, 10),
             "max_retries": 8,
+            "download_policy": DownloadPolicy(trusted_origins=(amc_sim.url,)),
             "backoff_base": 0.01,
             "backoff_max": 5.0,
         }

@@ -31,7 +31,8 @@ def run_on_simulator(client, instance_id, sql, window):
 
 
 @pytest.fixture
-def demo_client(amc_sim):
+def demo_client(amc_sim, settings):
+    settings.AMC_SIMULATOR_URL = amc_sim.url
     account = AmcAccount.objects.create(
         name="Demo",
         account_id="ENTITYDEMO1A",
