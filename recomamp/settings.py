@@ -5,6 +5,7 @@ AMC simulator. Production sets DATABASE_URL, CELERY_BROKER_URL and the AMC varia
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -29,12 +30,30 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
-# The embedded default uses a fixed development key; production must set DJANGO_SECRET_KEY.
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "recomamp-embedded-development-key-not-for-production"
-)
+# Embedded mode: the local demo (`make run` sets RECOMAMP_EMBEDDED=1) and the test suite, with
+# processes the tests start. Only there (or with DEBUG on) may the development keys be used.
+EMBEDDED = env_bool("RECOMAMP_EMBEDDED") or "pytest" in sys.modules
+if EMBEDDED:
+    os.environ.setdefault("RECOMAMP_EMBEDDED", "1")
+DEVELOPMENT_SECRET_KEY = "recomamp-embedded-development-key-not-for-production"
+DEVELOPMENT_FERNET_KEY = "wNVS1GeXvU-CVYatIG-Ca0C6IslnQT6UjMk3VKksKSU="
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# HTTPS (production defaults; the embedded mode serves plain http on loopback).
+_secure_default = not (DEBUG or EMBEDDED)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=_secure_default)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", default=_secure_default)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", default=_secure_default)
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_secure_default
+)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=_secure_default)
+# Behind a TLS-terminating proxy: "HTTP_X_FORWARDED_PROTO,https" (header, value).
+if os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = tuple(env_list("DJANGO_SECURE_PROXY_SSL_HEADER"))[:2]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -203,11 +222,22 @@ SPECTACULAR_SETTINGS = {
 # --- Credentials at rest -------------------------------------------------------------------
 # Comma-separated Fernet keys, newest first (MultiFernet): encrypt with the first, decrypt with
 # any, so a key can be rotated without re-encrypting everything at once.
-RECOMAMP_FERNET_KEYS = env_list(
-    "RECOMAMP_FERNET_KEYS",
-    # Embedded default only; production sets its own keys.
-    "wNVS1GeXvU-CVYatIG-Ca0C6IslnQT6UjMk3VKksKSU=",
-)
+RECOMAMP_FERNET_KEYS = env_list("RECOMAMP_FERNET_KEYS", DEVELOPMENT_FERNET_KEY)
+
+if not (DEBUG or EMBEDDED):
+    # A production process never starts on the keys published in this repository.
+    from django.core.exceptions import ImproperlyConfigured
+
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set: set it (50+ random characters) for production, or "
+            "RECOMAMP_EMBEDDED=1 for the local demo."
+        )
+    if DEVELOPMENT_FERNET_KEY in RECOMAMP_FERNET_KEYS:
+        raise ImproperlyConfigured(
+            "RECOMAMP_FERNET_KEYS is not set (or holds the development key): set your own "
+            "keys for production, or RECOMAMP_EMBEDDED=1 for the local demo."
+        )
 
 # --- AMC -----------------------------------------------------------------------------------
 AMC_CLIENT_ID = os.environ.get("AMC_CLIENT_ID", "amzn1.application-oa2-client.recomamp-demo")

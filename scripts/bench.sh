@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib/services.sh
 
 scripts/setup-venv.sh requirements-dev.txt
+export RECOMAMP_EMBEDDED=1  # benchmarks run on the development keys
 trap 'status=$?; stop_servers; exit $status' EXIT INT TERM
 start_servers
 .venv/bin/python manage.py migrate --no-input -v0

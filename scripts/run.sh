@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 port=${RECOMAMP_PORT:-8000}
 simulator_port=${RECOMAMP_SIMULATOR_PORT:-8765}
 flower_port=${FLOWER_PORT:-5555}
+# The local demo: development keys and plain http on loopback are expected here.
+export RECOMAMP_EMBEDDED=1
 export RECOMAMP_VAR_DIR=${RECOMAMP_VAR_DIR:-$PWD/var}
 export AMC_SIMULATOR_URL=${AMC_SIMULATOR_URL:-http://127.0.0.1:$simulator_port}
 export DJANGO_ALLOWED_HOSTS=${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1,[::1]}
