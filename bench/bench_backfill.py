@@ -143,7 +143,8 @@ def main() -> None:
         data_dir=work / "simulator",
         config=SimulatorConfig(dataset_size="test"),
     ).start()
-    # The simulator is the one loopback endpoint accounts may call (AMC allowlist).
+    # The simulator is the one loopback endpoint accounts may call (AMC allowlist) and whose
+    # result URLs may be fetched; the workers inherit the environment.
     os.environ["AMC_SIMULATOR_URL"] = settings.AMC_SIMULATOR_URL = simulator.url
     tag = str(int(time.time()))
     user, _ = get_user_model().objects.get_or_create(

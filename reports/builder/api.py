@@ -8,22 +8,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recomamp.errors import FieldError, NotFound, ValidationFailed
+from recomamp.openapi import ErrorItemSerializer
+from recomamp.openapi import ErrorResponseSerializer as ErrorSerializer
 from reports.api import ParametersField
 from reports.builder import services
 from reports.builder.selectors import audit_for_report
 from reports.models import ReportBuilderAudit
 from reports.selectors import reports_for_user
 from schedules.api import ScheduleDefinitionSerializer
-
-
-class ErrorItemSerializer(serializers.Serializer):
-    field = serializers.CharField(help_text="Dotted path, e.g. parameters.asins[2].")
-    code = serializers.CharField()
-    message = serializers.CharField()
-
-
-class ErrorSerializer(serializers.Serializer):
-    errors = ErrorItemSerializer(many=True)
 
 
 def _errors(*codes: int) -> dict:

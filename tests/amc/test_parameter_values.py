@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from recomamp.amc import AmcClient, AmcCredentials, AmcQueryError
+from recomamp.amc import AmcClient, AmcCredentials, AmcQueryError, DownloadPolicy
 from recomamp.amc.client import parameter_values_json
 from recomamp.amc_simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
@@ -89,6 +89,7 @@ def test_simulator_runs_the_query_with_the_values(amc_sim, make_amc_instance):
         ),
         advertiser_id=instance.advertiser_id,
         marketplace_id=instance.marketplace_id,
+        download_policy=DownloadPolicy(trusted_origins=(amc_sim.url,)),
     )
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     window = {"window_start": today - timedelta(days=42), "window_end": today - timedelta(days=14)}
