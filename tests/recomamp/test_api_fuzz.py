@@ -21,8 +21,10 @@ from schemathesis.checks import (
 )
 
 from recomamp.wsgi import application
+from tests.factories.backfills import BackfillSegmentFactory, ReportDataCollectionFactory
 from tests.factories.instances import InstanceAccessFactory, UserFactory
 from tests.factories.reports import ReportDefinitionFactory, ReportExecutionFactory
+from tests.factories.schedules import ReportScheduleFactory
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
@@ -49,7 +51,13 @@ def token(db):
     signals.request_finished.disconnect(close_old_connections)
     user = UserFactory()
     report = ReportDefinitionFactory(instance=InstanceAccessFactory(user=user).instance)
+    # One of each kind the user can list, with the empty (null) fields a new object has.
     ReportExecutionFactory(report=report)
+    ReportExecutionFactory(
+        report=report, status="completed", output_location="results/missing.csv", row_count=0
+    )
+    ReportScheduleFactory(report=report)
+    BackfillSegmentFactory(collection=ReportDataCollectionFactory(report=report, user=None))
     yield Token.objects.create(user=user).key
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
