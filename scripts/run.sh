@@ -59,7 +59,9 @@ start exports-worker .venv/bin/celery -A recomamp worker -Q exports -n exports@%
   --max-tasks-per-child=20 --max-memory-per-child=400000 --loglevel=INFO
 start beat .venv/bin/celery -A recomamp beat --loglevel=INFO
 start flower .venv/bin/celery -A recomamp flower --port="$flower_port" --address=127.0.0.1
-start web .venv/bin/gunicorn recomamp.wsgi --bind "127.0.0.1:$port" --workers 2 --threads 4
+# No control socket: its default path is shared by every gunicorn of the user on the machine.
+start web .venv/bin/gunicorn recomamp.wsgi --bind "127.0.0.1:$port" --workers 2 --threads 4 \
+  --no-control-socket
 
 for _ in $(seq 60); do
   curl -fs -o /dev/null "http://127.0.0.1:$port/admin/login/" && break
