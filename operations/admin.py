@@ -1,32 +1,16 @@
-from django import forms
 from django.contrib import admin
 
 from instances.admin import InstanceScopedAdmin, ScopedInline
-from operations import services
 from operations.models import AlertIncident, AlertSubscription
-from recomamp.errors import DomainError
+from schedules.admin import DeliverySubscriberForm
 
 
-class AlertSubscriptionForm(forms.ModelForm):
-    """The target is checked by the same service as the API (an email, or a safe https URL)."""
+class AlertSubscriptionForm(DeliverySubscriberForm):
+    """Targets are checked as delivery subscribers' are (an email, or a safe https URL)."""
 
     class Meta:
         model = AlertSubscription
         fields = ["report", "channel", "target", "is_active"]
-
-    def clean(self):
-        data = super().clean()
-        if data.get("channel") and data.get("target"):
-            try:
-                data["target"] = services.validate_target(
-                    channel=data["channel"], target=data["target"]
-                )
-            except DomainError as exc:
-                for error in exc.errors:
-                    self.add_error(
-                        error.field if error.field in self.fields else None, error.message
-                    )
-        return data
 
 
 class AlertSubscriptionInline(ScopedInline, admin.TabularInline):

@@ -11,14 +11,9 @@ from reports.services.reports import require_write
 from schedules import delivery
 
 
-def validate_target(*, channel: str, target: str) -> str:
-    """An email address, or a webhook URL that passes the delivery check (same rules)."""
-    return delivery.validate_target(channel=channel, target=target)
-
-
 def subscribe(*, report: ReportDefinition, user, channel: str, target: str) -> AlertSubscription:
     require_write(user=user, instance=report.instance)
-    target = validate_target(channel=channel, target=target)
+    target = delivery.validate_target(channel=channel, target=target)
     try:
         with transaction.atomic():
             return AlertSubscription.objects.create(report=report, channel=channel, target=target)

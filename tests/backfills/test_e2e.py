@@ -4,10 +4,7 @@ The tests run both sweepers (the engine's and the backfills') every second, as b
 """
 
 import datetime as dt
-import os
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from django.db.models import Max, Min
@@ -19,6 +16,7 @@ from recomamp.celery import app as celery_app
 from reports import engine
 from reports.models import ExecutionStatus, ReportExecution
 from reports.windows import today_in
+from tests.fixtures.servers import restart_redis
 from tests.fixtures.workers import ENGINE_ENV
 
 pytestmark = pytest.mark.slow
@@ -72,10 +70,12 @@ def sweep():
     services.sweep_backfills()
 
 
-def wait_until_ended(*collections, timeout=90.0):
+def wait_until_ended(*collections, timeout=90.0, while_waiting=None):
     pks = [c.pk for c in collections]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if while_waiting is not None:
+            while_waiting()
         ended = ReportDataCollection.objects.filter(pk__in=pks, status__in=TERMINAL)
         if ended.count() == len(pks):
             return list(ReportDataCollection.objects.filter(pk__in=pks).order_by("created_at"))
@@ -160,42 +160,6 @@ def test_a_segment_failing_every_attempt_ends_the_backfill_partial(
     assert stats_of(amc_sim, report)["submits"] == 7  # five segments, two tries of the doomed
 
 
-def restart_redis() -> None:
-    """Stop the test Redis and start it again, empty, on the same port: every queued task and
-    every unacknowledged one is lost."""
-    port = os.environ.get("RECOMAMP_TEST_REDIS_PORT")
-    pidfile = os.environ.get("RECOMAMP_TEST_REDIS_PIDFILE")
-    workdir = os.environ.get("RECOMAMP_TEST_REDIS_DIR")
-    if not (port and pidfile and workdir):
-        pytest.skip("needs the test Redis restart variables (run scripts/test.sh)")
-    pid = int(Path(pidfile).read_text())
-    os.kill(pid, 15)
-    wait_for(lambda: not Path(f"/proc/{pid}").exists(), timeout=10)
-    subprocess.run(
-        [
-            "redis-server",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            port,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-            "--pidfile",
-            pidfile,
-            "--daemonize",
-            "yes",
-            "--logfile",
-            str(Path(workdir) / "redis.log"),
-        ],
-        check=True,
-    )
-    wait_for(lambda: celery_app.connection().default_channel.client.ping(), timeout=10)
-
-
 def test_a_redis_restart_mid_backfill_loses_no_segment(amc_sim, make_report, celery_workers):
     report = make_report(cap=4, pending=0.3, running=0.5)
     (worker,) = celery_workers(count=1, concurrency=6, env=WORKER_ENV)
@@ -203,13 +167,17 @@ def test_a_redis_restart_mid_backfill_loses_no_segment(amc_sim, make_report, cel
     wait_for(lambda: collection.segments.filter(status=SegmentStatus.COMPLETED).count() >= 3)
 
     restart_redis()
+    wait_for(lambda: celery_app.connection().default_channel.client.ping(), timeout=10)
     # kombu sometimes gives up on a connection lost mid-acknowledgement ("Unrecoverable error")
-    # and the worker exits; in production its supervisor starts it again, as we do here.
-    time.sleep(2)
-    if worker.process.poll() is not None:
-        celery_workers(count=1, concurrency=6, env=WORKER_ENV)
+    # and the worker exits, at once or a few seconds later; in production its supervisor starts
+    # it again, as we do here whenever no worker is left.
+    workers = [worker]
 
-    (collection,) = wait_until_ended(collection, timeout=120)
+    def supervise():
+        if all(w.process.poll() is not None for w in workers):
+            workers.extend(celery_workers(count=1, concurrency=6, env=WORKER_ENV))
+
+    (collection,) = wait_until_ended(collection, timeout=120, while_waiting=supervise)
     assert collection.status == CollectionStatus.COMPLETED
     assert_every_segment_ran_once(collection)
     stats = stats_of(amc_sim, report)

@@ -1,7 +1,5 @@
 """Liveness and readiness, including a real PostgreSQL and Redis going away and coming back."""
 
-import os
-import subprocess
 import time
 
 import pytest
@@ -9,6 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from operations import heartbeats
+from tests.fixtures import servers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,89 +60,38 @@ def test_the_dispatcher_and_sweeper_tasks_record_their_heartbeats(client):
     assert ages[heartbeats.DISPATCHER] < 5 and ages[heartbeats.EXECUTION_SWEEPER] < 5
 
 
-def _pg(*args):
-    command = [os.environ["RECOMAMP_TEST_PG_CTL"], "-D", os.environ["RECOMAMP_TEST_PG_DATA"], *args]
-    if os.geteuid() == 0:
-        command = ["runuser", "-u", "postgres", "--", *command]
-    subprocess.run(command, check=True, capture_output=True, timeout=60)
+def _until_ready(client, timeout: float = 10):
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = ready(client)
+        if status == 200 or time.monotonic() > deadline:
+            return status, body
+        time.sleep(0.2)
 
 
-@pytest.mark.skipif("RECOMAMP_TEST_PG_CTL" not in os.environ, reason="needs scripts/test.sh")
 def test_readiness_follows_postgresql_stopping_and_starting(client, ticking):
     assert ready(client)[0] == 200
-    _pg("stop", "-m", "fast", "-w")
+    servers.stop_postgresql()
     try:
         status, body = ready(client)
         assert status == 503
         assert "database" in body["failing"]
         assert body["checks"]["dispatcher"]["ok"] is None
     finally:
-        _pg(
-            "start",
-            "-w",
-            "-l",
-            os.environ["RECOMAMP_TEST_PG_LOG"],
-            "-o",
-            os.environ["RECOMAMP_TEST_PG_OPTIONS"],
-        )
-    for _ in range(50):
-        status, body = ready(client)
-        if status == 200:
-            break
-        time.sleep(0.2)
+        servers.start_postgresql()
+    status, body = _until_ready(client)
     assert status == 200, body
     connection.close()
 
 
-def _redis_cli(*args):
-    port = os.environ["RECOMAMP_TEST_REDIS_PORT"]
-    return subprocess.run(
-        ["redis-cli", "-p", port, *args], capture_output=True, text=True, timeout=30
-    )
-
-
-@pytest.mark.skipif("RECOMAMP_TEST_REDIS_PORT" not in os.environ, reason="needs scripts/test.sh")
 def test_readiness_follows_redis_stopping_and_starting(client, ticking):
-    port = os.environ["RECOMAMP_TEST_REDIS_PORT"]
-    workdir = os.environ["RECOMAMP_TEST_REDIS_DIR"]
-    pidfile = os.environ["RECOMAMP_TEST_REDIS_PIDFILE"]
     assert ready(client)[0] == 200
-    _redis_cli("shutdown", "nosave")
+    servers.stop_redis()
     try:
-        for _ in range(50):
-            if _redis_cli("ping").returncode != 0:
-                break
-            time.sleep(0.1)
         status, body = ready(client)
         assert status == 503
         assert body["failing"] == ["broker"]
     finally:
-        subprocess.run(
-            [
-                "redis-server",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                port,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                workdir,
-                "--pidfile",
-                pidfile,
-                "--daemonize",
-                "yes",
-                "--logfile",
-                f"{workdir}/redis.log",
-            ],
-            check=True,
-            timeout=30,
-        )
-    for _ in range(50):
-        status, body = ready(client)
-        if status == 200:
-            break
-        time.sleep(0.1)
+        servers.start_redis()
+    status, body = _until_ready(client)
     assert status == 200, body
