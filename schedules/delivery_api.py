@@ -5,33 +5,16 @@ retrieve, `PATCH` {is_active}, `DELETE`.
 """
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from instances.selectors import restrict_to_user
 from recomamp.errors import NotFound
+from recomamp.openapi import error_responses
 from reports.selectors import reports_for_user
 from schedules import delivery
 from schedules.models import DeliveryChannel, DeliverySubscriber
-
-_ERROR = OpenApiResponse(
-    inline_serializer(
-        "SubscriberError",
-        fields={
-            "errors": serializers.ListField(
-                child=inline_serializer(
-                    "SubscriberErrorItem",
-                    fields={
-                        "field": serializers.CharField(),
-                        "code": serializers.CharField(),
-                        "message": serializers.CharField(),
-                    },
-                )
-            )
-        },
-    )
-)
 
 
 class SubscriberSerializer(serializers.ModelSerializer):
@@ -84,7 +67,7 @@ class SubscriberViewSet(
 
     @extend_schema(
         request=SubscriberCreateSerializer,
-        responses={201: SubscriberSerializer, 400: _ERROR, 403: _ERROR, 404: _ERROR, 409: _ERROR},
+        responses={201: SubscriberSerializer, **error_responses(400, 403, 404, 409)},
     )
     def create(self, request):
         """Deliver a report after each successful scheduled run: email (PDF) or webhook."""
@@ -101,7 +84,7 @@ class SubscriberViewSet(
 
     @extend_schema(
         request=SubscriberUpdateSerializer,
-        responses={200: SubscriberSerializer, 400: _ERROR, 403: _ERROR, 404: _ERROR},
+        responses={200: SubscriberSerializer, **error_responses(400, 403, 404)},
     )
     def partial_update(self, request, pk=None):
         """Pause or resume one recipient."""
@@ -114,7 +97,7 @@ class SubscriberViewSet(
         )
         return Response(SubscriberSerializer(subscriber).data)
 
-    @extend_schema(responses={204: None, 403: _ERROR, 404: _ERROR})
+    @extend_schema(responses={204: None, **error_responses(403, 404)})
     def destroy(self, request, pk=None):
         delivery.remove_subscriber(subscriber=self.get_object(), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

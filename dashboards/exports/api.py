@@ -8,7 +8,7 @@
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -18,26 +18,7 @@ from rest_framework.views import APIView
 from dashboards.exports import services
 from dashboards.models import ExportFormat, ExportStatus, ReportExport
 from recomamp.errors import NotFound
-
-_ERROR = inline_serializer(
-    "ExportError",
-    fields={
-        "errors": serializers.ListField(
-            child=inline_serializer(
-                "ExportErrorItem",
-                fields={
-                    "field": serializers.CharField(),
-                    "code": serializers.CharField(),
-                    "message": serializers.CharField(),
-                },
-            )
-        )
-    },
-)
-
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(_ERROR, description=description)
+from recomamp.openapi import error_responses
 
 
 class ExportSerializer(serializers.ModelSerializer):
@@ -79,8 +60,12 @@ class DashboardExportView(APIView):
         request=ExportRequestSerializer,
         responses={
             202: ExportSerializer,
-            400: _error("Bad format (field `format`)."),
-            404: _error("No such dashboard on your instances."),
+            **error_responses(
+                400,
+                404,
+                d400="Bad format (field `format`).",
+                d404="No such dashboard on your instances.",
+            ),
         },
         tags=["exports"],
     )
@@ -112,16 +97,23 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_queryset(self):
         return services.exports_for_user(user=self.request.user)
 
-    @extend_schema(responses={200: ExportSerializer, 404: _error("Not your export.")})
+    @extend_schema(
+        responses={200: ExportSerializer, **error_responses(404, d404="Not your export.")}
+    )
     def retrieve(self, request, *args, **kwargs):
         return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
-            404: _error("Not your export."),
-            409: _error("Still being built, or failed."),
-            410: _error("Expired: request a new export."),
+            **error_responses(
+                404,
+                409,
+                410,
+                d404="Not your export.",
+                d409="Still being built, or failed.",
+                d410="Expired: request a new export.",
+            ),
         }
     )
     @action(detail=True, methods=["get"])
