@@ -95,3 +95,44 @@ def test_readiness_follows_redis_stopping_and_starting(client, ticking):
         servers.start_redis()
     status, body = _until_ready(client)
     assert status == 200, body
+
+
+def test_the_probe_command_exits_1_naming_a_stale_dispatcher(ticking):
+    from django.core.management import call_command
+
+    call_command("probe")  # ready: returns without exiting
+    heartbeats.record(heartbeats.DISPATCHER, at=timezone.now() - timezone.timedelta(hours=1))
+    with pytest.raises(SystemExit) as exit_:
+        call_command("probe")
+    assert exit_.value.code == 1
+
+
+def test_the_probe_command_asks_the_running_web_server(live_server):
+    from urllib.parse import urlparse
+
+    from django.core.management import call_command
+
+    port = urlparse(live_server.url).port
+    with pytest.raises(SystemExit) as exit_:
+        call_command("probe", url="/healthz", port=port)
+    assert exit_.value.code == 0
+    with pytest.raises(SystemExit) as exit_:
+        call_command("probe", url="/no-such-page", port=port)
+    assert exit_.value.code == 1
+
+
+def test_compose_checks_the_health_of_every_long_running_service():
+    from pathlib import Path
+
+    import yaml
+    from django.conf import settings
+
+    compose = yaml.safe_load((Path(settings.BASE_DIR) / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert "/readyz" in services["web"]["healthcheck"]["test"]
+    assert "probe" in services["beat"]["healthcheck"]["test"]
+    assert "inspect ping" in " ".join(services["worker"]["healthcheck"]["test"])
+    for name in ("postgres", "redis"):
+        assert services[name]["healthcheck"]
+    assert services["prometheus"]["profiles"] == ["ops"]
+    assert services["grafana"]["profiles"] == ["ops"]
