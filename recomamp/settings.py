@@ -271,6 +271,8 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     # kombu's filesystem transport with atomic writes (see recomamp/broker.py).
     CELERY_BROKER_TRANSPORT = "recomamp.broker:Transport"
+    # A host in the URL, or kombu warns "No hostname was supplied" on every connection.
+    CELERY_BROKER_URL = "filesystem://localhost//"
     _queue_dir = VAR_DIR / "broker"
     for _folder in ("queue", "control", "processed"):
         (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,11 @@
 """The embedded broker (filesystem transport) with a producer and a consumer in two processes."""
 
 import multiprocessing
+import os
+import subprocess
+import sys
 import traceback
+from pathlib import Path
 from queue import Empty
 
 from kombu import Connection
@@ -63,3 +67,27 @@ def test_a_consumer_reading_while_messages_are_written_gets_every_message_whole(
     assert sorted(number for number, _ in received) == list(range(COUNT))
     assert all(whole for _, whole in received)
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_the_embedded_default_connects_through_this_broker(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
+    env.update(RECOMAMP_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="recomamp.settings")
+    script = (
+        "import django; django.setup()\n"
+        "from recomamp.celery import app\n"
+        "with app.connection_for_write() as c:\n"
+        "    c.ensure_connection(max_retries=1)\n"
+        "    c.default_channel\n"
+        "    print(type(c.transport).__module__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "recomamp.broker"
