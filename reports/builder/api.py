@@ -8,8 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recomamp.errors import FieldError, NotFound, ValidationFailed
-from recomamp.openapi import ErrorItemSerializer
-from recomamp.openapi import ErrorResponseSerializer as ErrorSerializer
+from recomamp.openapi import ErrorItemSerializer, error_responses
 from reports.api import ParametersField
 from reports.builder import services
 from reports.builder.selectors import audit_for_report
@@ -19,14 +18,14 @@ from schedules.api import ScheduleDefinitionSerializer
 
 
 def _errors(*codes: int) -> dict:
-    described = {
-        400: "Invalid input; each error names its field as a dotted path.",
-        403: "Your access to the instance is read-only.",
-        404: "No such instance (or report) among yours.",
-        409: "The Idempotency-Key was used for a different request.",
-        429: "Too many runs a minute.",
-    }
-    return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in codes}
+    """The shared error responses, with what each means on the builder."""
+    return error_responses(
+        *codes,
+        d403="Your access to the instance is read-only.",
+        d404="No such instance (or report) among yours.",
+        d409="The Idempotency-Key was used for a different request.",
+        d429="Too many runs a minute (run_now); `Retry-After` says when to try again.",
+    )
 
 
 # -- requests --------------------------------------------------------------------------------
