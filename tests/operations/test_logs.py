@@ -19,6 +19,7 @@ from recomamp.logs import (
 @pytest.fixture
 def json_lines():
     """Configures logging as production does (JSON) into a buffer; restores it afterwards."""
+    clear_log_context()  # an earlier test in this thread may have bound a run's ids
     stream = io.StringIO()
     config = logging_config(json_format=True, level="DEBUG")
     config["handlers"]["console"]["stream"] = stream
