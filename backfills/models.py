@@ -54,6 +54,7 @@ class ReportDataCollection(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "backfill"
         db_table = "report_data_collections"
         ordering = ["-created_at"]
         indexes = [

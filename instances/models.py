@@ -52,6 +52,7 @@ class AmcAccount(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "AMC account"
         db_table = "amc_accounts"
         ordering = ["name"]
         # Accounts hold credentials and span instances: only superusers and holders of this
@@ -96,6 +97,7 @@ class AmcInstance(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "AMC instance"
         db_table = "amc_instances"
         ordering = ["instance_name"]
         constraints = [

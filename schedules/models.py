@@ -141,6 +141,7 @@ class ScheduledDelivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "scheduled deliveries"
         db_table = "report_deliveries"
         ordering = ["-created_at"]
         constraints = [
