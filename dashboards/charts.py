@@ -11,7 +11,7 @@ import threading
 
 logger = logging.getLogger(__name__)
 
-VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 WIDTHS = {"full": 1080, "half": 500, "quarter": 240}
 HEIGHT = 240
 PALETTE = ["#2563eb", "#f97316", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04"]
