@@ -113,3 +113,58 @@ def refresh(request, pk):
         return HttpResponse(text)
     messages.info(request, text)
     return redirect(reverse("dashboards:detail", args=[dashboard.pk]))
+
+
+# -- exports from the page ---------------------------------------------------------------------
+
+
+@require_POST
+@login_required
+def export(request, pk):
+    """Ask for a PDF, PNG, CSV or Excel file of the dashboard; the file is built in the
+    background and the status page offers it when ready (the same service as the API)."""
+    from dashboards.exports import services as exports
+    from dashboards.models import ExportFormat
+
+    dashboard = _dashboard(request, pk)
+    export_format = request.POST.get("format", "")
+    if export_format not in ExportFormat.values:
+        return HttpResponse(f"format: choose one of {', '.join(ExportFormat.values)}.", status=400)
+    try:
+        export, _queued = exports.request_export(
+            dashboard=dashboard, user=request.user, export_format=export_format
+        )
+    except NotFound as exc:
+        raise Http404(str(exc)) from None
+    return redirect(reverse("dashboards:export-status", args=[export.pk]))
+
+
+@require_GET
+@login_required
+def export_status(request, export_pk):
+    """Owner-only, like the download: another user's export is a 404."""
+    from dashboards.models import ExportStatus, ReportExport
+
+    export = (
+        ReportExport.objects.select_related("report_configuration__dashboard")
+        .filter(pk=export_pk, user=request.user)
+        .first()
+    )
+    if export is None:
+        raise Http404("No such export.")
+    from django.utils import timezone
+
+    expired = export.expires_at is not None and export.expires_at <= timezone.now()
+    ready = export.status == ExportStatus.COMPLETED and not expired
+    return render(
+        request,
+        "dashboards/export_status.html",
+        {
+            "export": export,
+            "dashboard": export.report_configuration.dashboard,
+            "in_flight": export.status in (ExportStatus.PENDING, ExportStatus.PROCESSING),
+            "expired": expired,
+            "download_url": reverse("export-download", args=[export.pk]) if ready else None,
+            "poll_seconds": POLL_SECONDS,
+        },
+    )
