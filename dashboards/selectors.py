@@ -332,12 +332,18 @@ def _display(widget: Widget, formats: dict) -> dict:
     return {}
 
 
+#: Insights shown per view, the most confident first (the rest stay in the database).
+MAX_INSIGHTS_SHOWN = 12
+
+
 def _insights_by_view(views: list[DashboardView]) -> dict:
     found: dict = {}
     for insight in DashboardInsight.objects.filter(dashboard_view__in=views).order_by(
         "-confidence_score", "-generated_at"
     ):
         score = float(insight.confidence_score)
+        if len(found.get(insight.dashboard_view_id, ())) >= MAX_INSIGHTS_SHOWN:
+            continue
         found.setdefault(insight.dashboard_view_id, []).append(
             {
                 "id": str(insight.pk),
