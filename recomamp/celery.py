@@ -15,13 +15,17 @@ app.autodiscover_tasks(["dashboards.exports"])
 
 
 @setup_logging.connect
-def use_django_logging(**_kwargs) -> None:
-    """Workers and beat log like the web: the same format, context fields and redaction."""
+def use_django_logging(loglevel=None, **_kwargs) -> None:
+    """Workers and beat log like the web: the same format, context fields and redaction; the
+    command line's --loglevel still decides the level."""
+    import logging
     from logging.config import dictConfig
 
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
 
 
 @app.on_after_finalize.connect
