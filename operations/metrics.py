@@ -29,9 +29,30 @@ RECENT = timedelta(hours=24)
 
 
 class DomainCollector:
-    """Executions, slots, waiting runs, AMC latency and errors, dispatcher lag, backfills."""
+    """Executions, slots, waiting runs, AMC latency and errors, dispatcher lag, backfills.
+
+    With the database down the scrape still answers: `recomamp_domain_up` is 0 and the process
+    metrics are there, so an alert can tell "database gone" from "metrics endpoint gone".
+    """
 
     def collect(self):
+        from django.db import connection
+
+        up = GaugeMetricFamily(
+            "recomamp_domain_up", "1 when the domain metrics could be read from the database."
+        )
+        try:
+            families = list(self._collect())
+        except Exception:  # noqa: BLE001 - any database failure: report it, drop the link
+            connection.close()
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from families
+
+    def _collect(self):
         from backfills.models import BackfillSegment
         from instances.models import AmcInstance
         from reports.models import (

@@ -136,3 +136,16 @@ def test_compose_checks_the_health_of_every_long_running_service():
         assert services[name]["healthcheck"]
     assert services["prometheus"]["profiles"] == ["ops"]
     assert services["grafana"]["profiles"] == ["ops"]
+
+
+def test_metrics_still_answer_with_postgresql_down(client, ticking):
+    servers.stop_postgresql()
+    try:
+        response = client.get("/metrics")
+    finally:
+        servers.start_postgresql()
+    assert response.status_code == 200
+    assert b"recomamp_domain_up 0.0" in response.content
+    _until_ready(client)
+    assert b"recomamp_domain_up 1.0" in client.get("/metrics").content
+    connection.close()
