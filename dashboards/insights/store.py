@@ -56,7 +56,8 @@ def replace_view_insights(
 def view_series(*, view: DashboardView) -> dict:
     """The daily series an insights view is about, from the dashboard's daily aggregates: its
     metric, spend and sales (for ROAS and the rules) and the report's other measures, in
-    total and per campaign (or the widget's `group_by`) for the MAX_GROUPS largest."""
+    total and per campaign (or the widget's `group_by`) for the MAX_GROUPS largest, the rest
+    as one group, ALL_OTHERS."""
     configuration = view.report_configuration
     plan = DataPlan.from_dict(configuration.data_aggregation_settings or {})
     if plan.time_column is None:
@@ -85,8 +86,10 @@ def view_series(*, view: DashboardView) -> dict:
             .values(slot)
             .annotate(total=Sum(plan.measure_slot(ranking)))
             .order_by("-total")
-            .values_list(slot, flat=True)[:MAX_GROUPS]
+            .values_list(slot, flat=True)[: MAX_GROUPS + 1]
         )
+        more = len(largest) > MAX_GROUPS
+        largest = largest[:MAX_GROUPS]
         rows = (
             facts.filter(grain=1, **{f"{slot}__in": largest})
             .values("day", slot)
@@ -99,7 +102,28 @@ def view_series(*, view: DashboardView) -> dict:
             for metric in metrics:
                 key = SeriesKey(metric, str(row[slot]))
                 series.setdefault(key, []).append((row["day"], row[metric]))
+        if more:
+            _add_the_rest(series, metrics, {str(name) for name in largest})
     return series
+
+
+#: The group that stands for every group past the MAX_GROUPS largest.
+ALL_OTHERS = "all others"
+
+
+def _add_the_rest(series: dict, metrics: list[str], groups: set[str]) -> None:
+    """Totals minus the groups looked at one by one, so shares and summaries still add up to
+    the dashboard's totals."""
+    for metric in metrics:
+        shown: dict = {}
+        for key, points in series.items():
+            if key.metric == metric and key.group in groups:
+                for day, value in points:
+                    shown[day] = shown.get(day, 0) + (value or 0)
+        series[SeriesKey(metric, ALL_OTHERS)] = [
+            (day, None if total is None else max(total - shown.get(day, 0), 0))
+            for day, total in series.get(SeriesKey(metric), [])
+        ]
 
 
 def store_view_insights(*, view: DashboardView, as_of=None) -> list[DashboardInsight]:

@@ -273,3 +273,26 @@ def test_a_dashboard_waiting_for_its_first_refresh_is_building(report, sent_refr
     assert content.status == "empty"
     refresh.mark_dirty(dashboard_pk=report.dashboard_id)
     assert selectors.dashboard_content(dashboard=report.dashboard).status == "building"
+
+
+def test_insights_series_follow_the_largest_campaigns_and_the_rest_adds_up(
+    report, sent_refreshes, monkeypatch
+):
+    from dashboards.insights import store
+    from dashboards.insights.model import SeriesKey
+    from dashboards.models import DashboardView
+
+    monkeypatch.setattr(store, "MAX_GROUPS", 2)
+    backfilled(report, start=START, days=10, rows_for_day=lambda d: campaign_rows(d, campaigns=5))
+    refresh.refresh_dashboard(report.dashboard_id)
+    view = DashboardView.objects.get(
+        report_configuration__dashboard_id=report.dashboard_id, view_type="insight"
+    )
+    series = store.view_series(view=view)
+    groups = {key.group for key in series if key.metric == "spend"}
+    # Campaigns 4 and 3 spend the most; 0, 1 and 2 are summed as one group.
+    assert groups == {"", "Campaign 4", "Campaign 3", store.ALL_OTHERS}
+    for day, total in series[SeriesKey("spend")]:
+        parts = [dict(series[SeriesKey("spend", g)])[day] for g in groups - {""}]
+        assert sum(parts) == pytest.approx(total)
+    assert dict(series[SeriesKey("spend", store.ALL_OTHERS)])[START] == pytest.approx(5 + 10 + 15)
