@@ -151,3 +151,31 @@ def test_a_dashboard_still_building_polls_until_its_data_arrives(
     page.wait_for_selector('[data-status="ready"]', timeout=10_000)
     assert all(count > 0 for count in drawn_marks(page))
     screenshot(page, "dashboard-built")
+
+
+def test_an_analyst_exports_a_demo_dashboard_as_pdf_from_its_page(
+    demo, login_page, live_server, monkeypatch
+):
+    from dashboards.exports import services, tasks
+
+    # The export worker's code runs in the web process here, as soon as the request commits.
+    monkeypatch.setattr(tasks.build_export, "delay", lambda pk: services.build_export(export_pk=pk))
+    reports, user = demo
+    report = reports["campaign-performance-daily"]
+    page = login_page(user, PASSWORD)
+    page.goto(f"{live_server.url}/dashboards/{report.dashboard_id}/")
+    page.select_option("form.export select[name=format]", "pdf")
+    screenshot(page, "dashboard-export-1-choose")
+    page.click("form.export button[type=submit]")
+    status = page.locator(".export-status")
+    status.wait_for()
+    assert status.get_attribute("data-status") == "completed", status.inner_text()
+    assert "Ready: download the PDF file" in status.inner_text()
+    screenshot(page, "dashboard-export-2-ready")
+    with page.expect_download() as download:
+        page.click(".export-status a")
+    path = download.value.path()
+    with open(path, "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+    assert download.value.suggested_filename.endswith(".pdf")
+    assert page.js_errors == []
