@@ -15,7 +15,12 @@ from tests.factories.instances import (
 )
 from tests.factories.reports import QueryTemplateFactory, ReportDefinitionFactory
 
-pytest_plugins = ["tests.fixtures.workers", "tests.fixtures.simulator", "tests.fixtures.browser"]
+pytest_plugins = [
+    "tests.fixtures.workers",
+    "tests.fixtures.simulator",
+    "tests.fixtures.browser",
+    "tests.fixtures.http",
+]
 
 # In CI every property test draws the same examples on every run, so a result can be
 # reproduced; locally they explore anew each time.

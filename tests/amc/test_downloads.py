@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -20,6 +18,7 @@ from recomamp.amc import (
     DownloadPolicy,
 )
 from tests.amc.conftest import response
+from tests.fixtures.http import QuietHandler, loopback_server
 
 CSV_BODY = b"campaign,impressions\nA,100\nB,200\n"
 
@@ -110,7 +109,7 @@ def test_a_storage_servers_error_body_never_reaches_the_message(client, transpor
 # -- real sockets ----------------------------------------------------------------------------
 
 
-class _Files(BaseHTTPRequestHandler):
+class _Files(QuietHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):  # noqa: N802 - the stdlib's name
@@ -129,19 +128,11 @@ class _Files(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(CSV_BODY)
 
-    def log_message(self, format, *args):  # noqa: A002
-        pass
-
 
 @pytest.fixture
 def file_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
-    server.hits = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with loopback_server(_Files) as server:
+        yield server
 
 
 def real_client(policy: DownloadPolicy) -> AmcClient:

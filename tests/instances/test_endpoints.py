@@ -1,8 +1,5 @@
 """An account's token and API URLs: allowlisted hosts only, on save and before every call."""
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -13,39 +10,30 @@ from reports.amc import AmcEndpointRefused, client_for_instance
 from reports.models import ExecutionStatus
 from reports.services.executions import run_report
 from tests.factories.instances import AmcAccountFactory, AmcInstanceFactory
+from tests.fixtures.http import QuietHandler, loopback_server
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "Atzr|must-never-leave-for-a-foreign-host"
 
 
+class _Listener(QuietHandler):
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.hits.append(self.rfile.read(length))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"access_token": "stolen", "expires_in": 3600}')
+
+    do_GET = do_POST  # noqa: N815
+
+
 @pytest.fixture
 def listener():
     """A real HTTP server on loopback that records every request it gets (and its body)."""
-    seen: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
-            length = int(self.headers.get("Content-Length") or 0)
-            seen.append(self.rfile.read(length))
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(b'{"access_token": "stolen", "expires_in": 3600}')
-
-        do_GET = do_POST  # noqa: N815
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.seen = seen
-    server.url = f"http://127.0.0.1:{server.server_port}"
-    yield server
-    server.shutdown()
-    server.server_close()
+    with loopback_server(_Listener) as server:
+        yield server
 
 
 @pytest.mark.parametrize(
@@ -107,7 +95,7 @@ def test_a_row_that_skipped_validation_never_sends_its_secret(settings, listener
         client.session.request("POST", f"{listener.url}/auth/o2/token")
     with pytest.raises(Exception, match="not on the allowed AMC hosts"):
         client.list_executions("amcinst000001")
-    assert listener.seen == []
+    assert listener.hits == []
 
 
 def test_a_host_taken_off_the_allowlist_is_refused_at_the_next_call(settings, listener):
@@ -120,7 +108,7 @@ def test_a_host_taken_off_the_allowlist_is_refused_at_the_next_call(settings, li
     settings.AMC_SIMULATOR_URL = ""
     with pytest.raises(AmcEndpointRefused):
         client.session.request("POST", account.token_url)
-    assert listener.seen == []
+    assert listener.hits == []
 
 
 def test_a_run_on_a_refused_endpoint_fails_with_the_reason(
@@ -139,4 +127,4 @@ def test_a_run_on_a_refused_endpoint_fails_with_the_reason(
     execution.refresh_from_db()
     assert execution.status == ExecutionStatus.FAILED
     assert "not on the allowed AMC hosts" in execution.error_message
-    assert listener.seen == []
+    assert listener.hits == []

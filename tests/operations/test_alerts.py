@@ -31,7 +31,7 @@ def subscribed(schedule, webhook_receiver):
         report=schedule.report, channel=AlertChannel.EMAIL, target="client-team@agency.example"
     )
     AlertSubscription.objects.create(
-        report=schedule.report, channel=AlertChannel.WEBHOOK, target=webhook_receiver.url
+        report=schedule.report, channel=AlertChannel.WEBHOOK, target=f"{webhook_receiver.url}/hook"
     )
     return schedule
 
@@ -61,7 +61,7 @@ def test_three_failures_in_a_row_alert_once_and_a_success_recovers_once(
         finish_scheduled_run(
             subscribed, ExecutionStatus.FAILED, n=n, capture=django_capture_on_commit_callbacks
         )
-    assert mail.outbox == [] and webhook_receiver.received == []
+    assert mail.outbox == [] and webhook_receiver.json_bodies() == []
 
     for n in range(2, 5):  # the third failure alerts; the fourth and fifth add nothing
         finish_scheduled_run(
@@ -72,8 +72,8 @@ def test_three_failures_in_a_row_alert_once_and_a_success_recovers_once(
     assert sorted(alert.to) == ["client-team@agency.example", "owner@agency.example"]
     assert "failed 3 times in a row" in alert.body
     assert "table not found" in alert.body
-    assert len(webhook_receiver.received) == 1
-    hook = webhook_receiver.received[0]
+    assert len(webhook_receiver.json_bodies()) == 1
+    hook = webhook_receiver.json_bodies()[0]
     assert hook["event"] == "opened" and hook["kind"] == IncidentKind.SCHEDULE_FAILING
     assert subscribed.report.report_id in hook["text"]
 
@@ -85,7 +85,7 @@ def test_three_failures_in_a_row_alert_once_and_a_success_recovers_once(
     )
     assert len(mail.outbox) == 2
     assert mail.outbox[1].subject.startswith("[RecomAMP] Recovered")
-    assert [hook["event"] for hook in webhook_receiver.received] == ["opened", "recovered"]
+    assert [hook["event"] for hook in webhook_receiver.json_bodies()] == ["opened", "recovered"]
     assert AlertIncident.objects.get().resolved_at is not None
 
 

@@ -5,9 +5,7 @@ download to loopback; a bait server on loopback records whether anything reached
 fails with a clear message; nothing is fetched, stored or served.
 """
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.files.storage import default_storage
@@ -15,13 +13,14 @@ from django.core.files.storage import default_storage
 from reports import engine
 from reports.models import ExecutionResultRow, ExecutionStatus, ReportExecution
 from reports.services.executions import run_report
+from tests.fixtures.http import QuietHandler, loopback_server
 
 pytestmark = pytest.mark.django_db
 
 SQL = "SELECT campaign, SUM(impressions) AS impressions FROM sponsored_ads_traffic GROUP BY 1"
 
 
-class _Bait(BaseHTTPRequestHandler):
+class _Bait(QuietHandler):
     def do_GET(self):  # noqa: N802 - the stdlib's name
         self.server.hits.append(self.path)
         body = b"campaign,impressions\nsecret-internal-data,1\n"
@@ -31,20 +30,12 @@ class _Bait(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format, *args):  # noqa: A002
-        pass
-
 
 @pytest.fixture
 def bait():
     """An HTTP server on loopback standing for an internal service (metadata, admin ports)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Bait)
-    server.hits = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with loopback_server(_Bait) as server:
+        yield server
 
 
 def run_in_process(report, engine_tasks, timeout=30.0) -> ReportExecution:

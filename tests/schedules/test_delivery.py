@@ -3,8 +3,6 @@ one webhook call per subscriber; a failed run sends nothing. Subscribers: API, c
 
 import io
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
@@ -31,37 +29,6 @@ WHERE impressions >= {{min_impressions}}
 GROUP BY campaign
 ORDER BY campaign
 """.strip()
-
-
-# -- a real HTTP receiver on loopback ---------------------------------------------------------
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    calls: list
-
-    def do_POST(self):  # noqa: N802 - http.server's name
-        length = int(self.headers.get("Content-Length", "0"))
-        self.server.calls.append(
-            {"path": self.path, "headers": dict(self.headers), "body": self.rfile.read(length)}
-        )
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def webhook_receiver(settings):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    server.calls = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.RECOMAMP_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
-    settings.RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 # -- a report on the simulator with its dashboard and a due schedule -------------------------
@@ -105,7 +72,7 @@ def scheduled_report(simulated_report, catalogue):
 
 
 def _point_webhook(report, receiver) -> str:
-    url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks/recomamp"
+    url = f"{receiver.url}/hooks/recomamp"
     DeliverySubscriber.objects.filter(report=report, channel="webhook").update(target=url)
     return url
 
