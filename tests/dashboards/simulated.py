@@ -3,14 +3,11 @@ points at the simulator, and the parameters each template needs there."""
 
 from __future__ import annotations
 
-import csv
-import io
-import time
-
 from instances.models import AccessRole, AmcAccount, AmcInstance
 from instances.services import grant_access
 from reports.amc import client_for_instance
 from reports.windows import lookback_window
+from tests.fixtures.simulator import run_on_simulator
 
 DEMO_INSTANCE = "amcrecodemo01"
 
@@ -37,20 +34,10 @@ def simulated_demo_instance(amc_sim, *, users=(), role=AccessRole.ANALYST) -> Am
 
 def query(instance: AmcInstance, sql: str, *, lookback_days: int = 30) -> list[dict]:
     """Run SQL at the simulator over the last days and return its rows (text values)."""
-    client = client_for_instance(instance)
     window = lookback_window(lookback_days=lookback_days, tz_name="UTC")
-    amc = client.create_execution(
-        instance.instance_id, sql=sql, window_start=window.start, window_end=window.end
+    return run_on_simulator(
+        client_for_instance(instance), instance.instance_id, sql, window, timeout=60
     )
-    deadline = time.monotonic() + 60
-    while not amc.is_terminal:
-        assert time.monotonic() < deadline, "the simulator did not finish"
-        time.sleep(0.05)
-        amc = client.get_execution(instance.instance_id, amc.execution_id)
-    assert amc.succeeded, amc.failure_text
-    (url,) = client.get_download_urls(instance.instance_id, amc.execution_id)
-    body = b"".join(client.download_results(url, max_bytes=50_000_000))
-    return list(csv.DictReader(io.StringIO(body.decode())))
 
 
 def template_parameters(instance: AmcInstance) -> dict[str, dict]:

@@ -7,9 +7,6 @@ The test-size data have about a tenth of the demo's users: a campaign-day has a 
 at most, so sales are too sparse for the shapes to be told from noise there, and the insights
 rightly publish nothing about them; traffic (impressions) and spend carry the shapes."""
 
-import csv
-import io
-import time
 from datetime import date
 
 import pytest
@@ -24,6 +21,7 @@ from reports.amc import client_for_instance
 from reports.parameters import render_sql
 from reports.windows import lookback_window
 from tests.dashboards.conftest import completed_run
+from tests.fixtures.simulator import run_on_simulator
 
 pytestmark = pytest.mark.django_db
 DAYS = 365
@@ -40,21 +38,6 @@ def typed(row: dict) -> dict:
         except ValueError:
             out[key] = value
     return out
-
-
-def run_on_simulator(client, instance_id, sql, window):
-    amc = client.create_execution(
-        instance_id, sql=sql, window_start=window.start, window_end=window.end
-    )
-    deadline = time.monotonic() + 120
-    while not amc.is_terminal:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-        amc = client.get_execution(instance_id, amc.execution_id)
-    assert amc.succeeded, amc.failure_text
-    (url,) = client.get_download_urls(instance_id, amc.execution_id)
-    body = b"".join(client.download_results(url, max_bytes=200_000_000))
-    return list(csv.DictReader(io.StringIO(body.decode())))
 
 
 @pytest.fixture

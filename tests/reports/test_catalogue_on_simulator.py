@@ -1,9 +1,5 @@
 """Every template of the demo catalogue runs on the AMC simulator and returns rows."""
 
-import csv
-import io
-import time
-
 import pytest
 
 from instances.models import AmcAccount, AmcInstance
@@ -11,23 +7,9 @@ from reports.amc import client_for_instance
 from reports.catalogue import TEMPLATES
 from reports.parameters import render_sql
 from reports.windows import lookback_window, today_in
+from tests.fixtures.simulator import run_on_simulator
 
 pytestmark = pytest.mark.django_db
-
-
-def run_on_simulator(client, instance_id, sql, window):
-    amc = client.create_execution(
-        instance_id, sql=sql, window_start=window.start, window_end=window.end
-    )
-    deadline = time.monotonic() + 60
-    while not amc.is_terminal:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-        amc = client.get_execution(instance_id, amc.execution_id)
-    assert amc.succeeded, amc.failure_text
-    (url,) = client.get_download_urls(instance_id, amc.execution_id)
-    body = b"".join(client.download_results(url, max_bytes=50_000_000))
-    return list(csv.DictReader(io.StringIO(body.decode())))
 
 
 @pytest.fixture
