@@ -104,8 +104,10 @@ class SeriesPointSerializer(serializers.Serializer):
         ref_name = "BackfillSeriesPoint"
 
 
-class BackfillRequestSerializer(serializers.Serializer):
-    report = serializers.CharField(help_text="The report's report_id, e.g. rpt_ab12cd34.")
+class BackfillDefinitionSerializer(serializers.Serializer):
+    """What a backfill covers and how it is cut; the services validate it (errors name the
+    field). Shared with the builder's backfill step."""
+
     lookback_config = serializers.JSONField(
         help_text='{"type": "relative", "value": 30, "unit": "days"} or '
         '{"type": "custom", "start_date": "YYYY-MM-DD", "end_date": "YYYY-MM-DD"}'
@@ -116,6 +118,10 @@ class BackfillRequestSerializer(serializers.Serializer):
         help_text='{"type": "daily|weekly|monthly|quarterly", "parallel_limit": 10, '
         '"retry_failed": true, "max_attempts": 3}',
     )
+
+
+class BackfillRequestSerializer(BackfillDefinitionSerializer):
+    report = serializers.CharField(help_text="The report's report_id, e.g. rpt_ab12cd34.")
     segment_type = serializers.CharField(
         required=False, help_text="Shorthand for segmentation_config.type."
     )

@@ -7,6 +7,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backfills.api import BackfillDefinitionSerializer
 from recomamp.errors import FieldError, NotFound, ValidationFailed
 from recomamp.openapi import ErrorItemSerializer, error_responses
 from reports.api import ParametersField
@@ -67,17 +68,8 @@ class ValidateResponseSerializer(serializers.Serializer):
     timezone = serializers.CharField()
 
 
-class BackfillStepSerializer(serializers.Serializer):
-    lookback_config = serializers.JSONField(
-        help_text='{"type": "relative", "value": 90, "unit": "days"} or '
-        '{"type": "custom", "start_date": "YYYY-MM-DD", "end_date": "YYYY-MM-DD"}'
-    )
-    segmentation_config = serializers.JSONField(
-        required=False,
-        default=dict,
-        help_text='{"type": "daily|weekly|monthly|quarterly", "parallel_limit": 10, '
-        '"retry_failed": true, "max_attempts": 3}',
-    )
+class BackfillStepSerializer(BackfillDefinitionSerializer):
+    pass
 
 
 class ScheduleStepSerializer(ScheduleDefinitionSerializer):
