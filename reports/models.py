@@ -344,7 +344,11 @@ class ExecutionEvent(models.Model):
     class Meta:
         db_table = "report_execution_events"
         ordering = ["execution", "at", "id"]
-        indexes = [models.Index(fields=["execution", "at"], name="idx_execution_events")]
+        indexes = [
+            models.Index(fields=["execution", "at"], name="idx_execution_events"),
+            # /metrics reads the last 24 hours of events on every scrape.
+            models.Index(fields=["at"], name="idx_execution_events_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.from_status}/{self.from_phase} -> {self.to_status}/{self.to_phase}"
