@@ -16,7 +16,8 @@ from datetime import date, datetime
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from dashboards import aggregates, charts
 from dashboards.models import (
@@ -337,13 +338,22 @@ MAX_INSIGHTS_SHOWN = 12
 
 
 def _insights_by_view(views: list[DashboardView]) -> dict:
+    """The MAX_INSIGHTS_SHOWN most confident insights of each view, ranked in the database (a
+    refresh may store hundreds per view)."""
     found: dict = {}
-    for insight in DashboardInsight.objects.filter(dashboard_view__in=views).order_by(
-        "-confidence_score", "-generated_at"
-    ):
+    rank = Window(
+        RowNumber(),
+        partition_by=[F("dashboard_view_id")],
+        order_by=[F("confidence_score").desc(), F("generated_at").desc()],
+    )
+    shown = (
+        DashboardInsight.objects.filter(dashboard_view__in=views)
+        .annotate(rank=rank)
+        .filter(rank__lte=MAX_INSIGHTS_SHOWN)
+        .order_by("dashboard_view_id", "rank")
+    )
+    for insight in shown:
         score = float(insight.confidence_score)
-        if len(found.get(insight.dashboard_view_id, ())) >= MAX_INSIGHTS_SHOWN:
-            continue
         found.setdefault(insight.dashboard_view_id, []).append(
             {
                 "id": str(insight.pk),

@@ -223,3 +223,24 @@ def test_the_schema_lists_the_dashboard_endpoints_with_their_errors(api):
     assert "404" in paths["/api/dashboards/{id}/"]["get"]["responses"]
     assert "403" in paths["/api/dashboards/{id}/refresh/"]["post"]["responses"]
     assert "400" in paths["/api/dashboards/"]["get"]["responses"]
+
+
+def test_a_view_shows_its_twelve_most_confident_insights(api, ready):
+    from dashboards.models import DashboardInsight, DashboardView
+    from dashboards.selectors import MAX_INSIGHTS_SHOWN
+
+    view = DashboardView.objects.get(report_configuration__dashboard=ready, view_type="insight")
+    DashboardInsight.objects.filter(dashboard_view=view).delete()
+    DashboardInsight.objects.bulk_create(
+        DashboardInsight(
+            dashboard_view=view,
+            insight_type="anomaly",
+            insight_text=f"Finding {n}",
+            confidence_score=f"0.{80 + n}",
+        )
+        for n in range(15)
+    )
+    body = api.get(f"/api/dashboards/{ready.pk}/").json()
+    shown = {v["name"]: v for v in body["views"]}["Insights"]["insights"]
+    assert MAX_INSIGHTS_SHOWN == 12
+    assert [i["text"] for i in shown] == [f"Finding {n}" for n in range(14, 2, -1)]
