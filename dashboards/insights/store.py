@@ -140,4 +140,20 @@ def store_view_insights(*, view: DashboardView, as_of=None) -> list[DashboardIns
     findings = find_insights(
         view_series(view=view), as_of=as_of, lag_days=settings.AMC_DATA_LAG_DAYS
     )
-    return replace_view_insights(view=view, findings=findings)
+    return replace_view_insights(view=view, findings=most_worth_keeping(findings))
+
+
+#: Findings kept per view and refresh: every summary and recommendation, then the most
+#: confident of the rest. A noisy year of many campaigns can publish hundreds of anomalies;
+#: a page shows a dozen, and rewriting hundreds of rows each refresh costs more than it tells.
+MAX_STORED = 50
+
+
+def most_worth_keeping(findings: list) -> list:
+    always = [f for f in findings if f.insight_type in ("summary", "recommendation")]
+    rest = sorted(
+        (f for f in findings if f.insight_type not in ("summary", "recommendation")),
+        key=lambda f: f.confidence,
+        reverse=True,
+    )
+    return always + rest[: max(MAX_STORED - len(always), 0)]

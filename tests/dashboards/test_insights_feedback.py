@@ -139,3 +139,19 @@ def test_feedback_endpoint_is_in_the_openapi_schema(api):
     schema = api.get("/api/schema/?format=json").json()
     operation = schema["paths"]["/api/insights/{insight_id}/feedback/"]["post"]
     assert {"200", "201", "400", "404"} <= set(operation["responses"])
+
+
+def test_a_refresh_keeps_summaries_recommendations_and_the_most_confident_of_the_rest():
+    from dashboards.insights.model import Finding
+    from dashboards.insights.store import MAX_STORED, most_worth_keeping
+
+    def finding(kind, confidence):
+        return Finding(insight_type=kind, text=f"{kind} {confidence}", confidence=confidence)
+
+    anomalies = [finding("anomaly", 0.8 + n / 1000) for n in range(100)]
+    kept = most_worth_keeping([finding("summary", 1.0), *anomalies, finding("recommendation", 0.8)])
+    assert len(kept) == MAX_STORED
+    assert [f.insight_type for f in kept[:2]] == ["summary", "recommendation"]
+    assert min(f.confidence for f in kept[2:]) > max(
+        f.confidence for f in anomalies if f not in kept
+    )
