@@ -297,9 +297,11 @@ def create_execution(
     schedule=None,
     scheduled_for: datetime | None = None,
     collection=None,
+    rendered: tuple[str, dict] | None = None,
 ) -> ReportExecution:
-    """One pending execution with its parameter snapshot and exact SQL, handed to the engine."""
-    sql, snapshot = render_for_report(report=report, parameters=parameters)
+    """One pending execution with its parameter snapshot and exact SQL, handed to the engine.
+    `rendered` is the (sql, snapshot) pair when the caller rendered it already."""
+    sql, snapshot = rendered or render_for_report(report=report, parameters=parameters)
     (execution,) = create_executions(
         [
             new_execution(
@@ -343,20 +345,16 @@ def run_report(
         )
     else:
         window = lookback_window(lookback_days=report.lookback_days, tz_name=report.timezone)
-    sql, snapshot = render_for_report(report=report, parameters=parameters)
+    # Rendered before the transaction, so the rate-limit locks are held for the insert only.
+    rendered = render_for_report(report=report, parameters=parameters)
     with transaction.atomic():
         check_rate_limits(report=report, user=user)
-        (execution,) = create_executions(
-            [
-                new_execution(
-                    report=report,
-                    user=user,
-                    triggered_by=triggered_by,
-                    window=window,
-                    sql=sql,
-                    snapshot=snapshot,
-                )
-            ]
+        execution = create_execution(
+            report=report,
+            user=user,
+            triggered_by=triggered_by,
+            window=window,
+            rendered=rendered,
         )
         record_audit(
             report=report,
