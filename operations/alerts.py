@@ -31,6 +31,30 @@ class Change:
     event: str  # "opened" or "recovered"
 
 
+def may_change_an_incident(execution: ReportExecution) -> bool:
+    """Whether a finished run could open or close an incident: every failed run, and a
+    completed one only while an incident of its instance or schedule is open, or its backfill
+    has a failed segment. Checked before queueing the alert task, so the common completed
+    run costs one small query and no broker round trip."""
+    from backfills.models import BackfillSegment, SegmentStatus
+
+    if execution.status == ExecutionStatus.FAILED:
+        return True
+    if execution.status != ExecutionStatus.COMPLETED:
+        return False
+    if (
+        execution.collection_id
+        and BackfillSegment.objects.filter(
+            collection_id=execution.collection_id, status=SegmentStatus.FAILED
+        ).exists()
+    ):
+        return True
+    subjects = [str(execution.instance_id)]
+    if execution.schedule_id:
+        subjects.append(str(execution.schedule_id))
+    return AlertIncident.objects.filter(subject__in=subjects, resolved_at__isnull=True).exists()
+
+
 def evaluate_after_run(*, execution: ReportExecution) -> list[Change]:
     """Opens or resolves the incidents a finished run bears on; returns what changed."""
     changes: list[Change] = []

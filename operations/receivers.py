@@ -28,8 +28,10 @@ def _task_done(sender=None, state=None, retval=None, **_kwargs) -> None:
 def _alert_after_run(sender, execution, **_kwargs) -> None:
     # After commit, and through a task: a slow webhook never holds a worker's transaction,
     # and an alerting error can never undo the run that triggered it.
-    from operations import tasks
+    from operations import alerts, tasks
 
+    if not alerts.may_change_an_incident(execution):
+        return
     execution_pk = str(execution.pk)
     # robust: a broker outage while queueing is logged, never raised into the engine's step.
     transaction.on_commit(lambda: tasks.evaluate_alerts.delay(execution_pk), robust=True)

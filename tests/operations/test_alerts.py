@@ -218,3 +218,20 @@ def test_a_viewer_cannot_subscribe(report, instance, api):
         format="json",
     )
     assert response.status_code == 403
+
+
+def test_a_completed_run_with_no_open_incident_queues_no_alert_task(
+    schedule, django_capture_on_commit_callbacks, monkeypatch
+):
+    from operations import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.evaluate_alerts, "delay", queued.append)
+    finish_scheduled_run(
+        schedule, ExecutionStatus.COMPLETED, n=0, capture=django_capture_on_commit_callbacks
+    )
+    assert queued == []
+    failed = finish_scheduled_run(
+        schedule, ExecutionStatus.FAILED, n=1, capture=django_capture_on_commit_callbacks
+    )
+    assert queued == [str(failed.pk)]
