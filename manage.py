@@ -16,6 +16,15 @@ def main():
             "available on your PYTHONPATH environment variable? Did you "
             "forget to activate a virtual environment?"
         ) from exc
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 (reading it loads the settings)
+    except ImproperlyConfigured as exc:
+        # Django's command runner would swallow this and fail later with an unrelated
+        # "AppRegistryNotReady"; say what is wrong with the settings instead.
+        sys.exit(f"manage.py: {exc}")
     execute_from_command_line(sys.argv)
 
 

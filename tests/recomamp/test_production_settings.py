@@ -55,6 +55,15 @@ def test_a_production_process_refuses_the_development_fernet_key(tmp_path):
     assert "RECOMAMP_FERNET_KEYS is not set" in result.stderr
 
 
+def test_every_command_names_the_missing_setting_not_an_unrelated_registry_error(tmp_path):
+    # Django's command runner hides a settings error from commands such as makemigrations
+    # and fails later with "AppRegistryNotReady"; manage.py says what is missing.
+    result = manage("makemigrations", "--check", "--dry-run", env={}, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert "AppRegistryNotReady" not in result.stderr
+
+
 def test_the_embedded_demo_still_starts_on_the_development_keys(tmp_path):
     result = manage("check", env={"RECOMAMP_EMBEDDED": "1"}, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
