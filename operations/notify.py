@@ -1,22 +1,21 @@
 """Delivery of alerts: email through Django's backend, and a JSON POST to webhooks.
 
 The webhook body carries a Slack-compatible `text` beside the structured fields. Webhook URLs
-are checked as scheduled delivery checks them (`schedules.delivery.check_webhook_url`: https,
-public addresses), on save and again before each POST; redirects are never followed.
+are checked and sent as scheduled delivery's are (`recomamp.webhooks`: https, public addresses
+on save, before each POST and on the connected socket; signed; redirects never followed).
 """
 
 from __future__ import annotations
 
 import logging
 
-import requests
 from django.conf import settings
 from django.core.mail import send_mail
 
 from operations.alerts import Change
 from operations.models import AlertChannel, AlertSubscription
+from recomamp import webhooks
 from recomamp.errors import DomainError
-from schedules.delivery import check_webhook_url
 
 log = logging.getLogger(__name__)
 
@@ -71,25 +70,8 @@ def deliver(change: Change) -> dict[str, int]:
 
 def post_webhook(url: str, payload: dict) -> bool:
     try:
-        check_webhook_url(url)  # again at send time: DNS may have changed since it was saved
-    except DomainError as exc:
-        log.warning("alert webhook refused: %s", exc)
-        return False
-    session = requests.Session()
-    session.trust_env = False
-    try:
-        response = session.post(
-            url,
-            json=payload,
-            timeout=settings.RECOMAMP_WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,
-        )
-    except requests.RequestException as exc:
-        log.warning("alert webhook failed: %s", type(exc).__name__)
-        return False
-    finally:
-        session.close()
-    if not 200 <= response.status_code < 300:
-        log.warning("alert webhook answered %s", response.status_code)
+        webhooks.post(url, payload, event=f"alert.{payload['event']}")
+    except (DomainError, webhooks.WebhookFailed) as exc:
+        log.warning("alert webhook not delivered: %s", exc)
         return False
     return True

@@ -377,6 +377,8 @@ RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool(
     "RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False
 )
 RECOMAMP_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("RECOMAMP_WEBHOOK_TIMEOUT_SECONDS", "10"))
+#: Signs every webhook (X-RecomAMP-Signature, see recomamp/webhooks.py); unsigned when empty.
+RECOMAMP_WEBHOOK_SECRET = os.environ.get("RECOMAMP_WEBHOOK_SECRET", "")
 
 # --- Operations ----------------------------------------------------------------------------
 # /metrics answers this bearer token; with none set, loopback addresses only.

@@ -17,25 +17,21 @@ on reports).
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import logging
-import socket
 from dataclasses import asdict
-from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from instances.selectors import can_write
+from recomamp import webhooks
 from recomamp.errors import Conflict, DomainError, FieldError, PermissionDenied, ValidationFailed
+from recomamp.webhooks import check_webhook_url
 from reports.models import ExecutionStatus, ReportDefinition, ReportExecution
 from schedules.models import (
     DeliveryChannel,
@@ -51,56 +47,7 @@ REFRESH_WAIT_ATTEMPTS = 30  # five minutes, then the dashboard is sent as it is
 WEBHOOK_EVENT = "report.delivered"
 
 
-class UnsafeWebhookUrl(DomainError):
-    default_code = "unsafe_url"
-
-
 # -- subscribers ------------------------------------------------------------------------------
-
-
-def check_webhook_url(url: str, *, resolve: bool = True) -> None:
-    """Refuse a webhook URL that could reach inside our network.
-
-    https only, except hosts in RECOMAMP_WEBHOOK_ALLOWED_HOSTS; no address that is private,
-    loopback, link-local, multicast or reserved unless RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES.
-    With `resolve`, the host's DNS answers are checked too (at send time).
-    """
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("https", "http") or not host:
-        raise UnsafeWebhookUrl("A webhook must be an https URL with a host.", field="target")
-    allowed_hosts = {h.lower() for h in settings.RECOMAMP_WEBHOOK_ALLOWED_HOSTS}
-    if parts.scheme == "http" and host not in allowed_hosts:
-        raise UnsafeWebhookUrl(
-            "A webhook must use https (or a host listed in RECOMAMP_WEBHOOK_ALLOWED_HOSTS).",
-            field="target",
-        )
-    if parts.username or parts.password:
-        raise UnsafeWebhookUrl("A webhook URL may not carry credentials.", field="target")
-    if settings.RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
-        return
-    try:
-        addresses = [ipaddress.ip_address(host.strip("[]"))]
-    except ValueError:
-        if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-            raise UnsafeWebhookUrl(
-                "A webhook may not point at a local host.", field="target"
-            ) from None
-        if not resolve:
-            return
-        try:
-            infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError) as exc:
-            raise UnsafeWebhookUrl(
-                f"The webhook host does not resolve: {exc}", field="target"
-            ) from exc
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    for address in addresses:
-        if not address.is_global or address.is_multicast:
-            raise UnsafeWebhookUrl(
-                "A webhook may not point at a private, loopback or reserved address.",
-                field="target",
-            )
 
 
 def validate_target(*, channel: str, target: str) -> str:
@@ -354,14 +301,4 @@ class _DeliveryMessage:
         }
 
     def post_webhook(self, url: str) -> None:
-        check_webhook_url(url)
-        body = json.dumps(self.payload(), cls=DjangoJSONEncoder)
-        response = requests.post(
-            url,
-            data=body,
-            headers={"Content-Type": "application/json", "User-Agent": "RecomAMP-delivery"},
-            timeout=settings.RECOMAMP_WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,  # a redirect could lead past the URL check
-        )
-        if response.status_code >= 300:
-            raise RuntimeError(f"webhook answered {response.status_code}")
+        webhooks.post(url, self.payload(), event=WEBHOOK_EVENT)

@@ -1,8 +1,12 @@
 """Scheduled delivery: after a successful scheduled run, one email with the dashboard's PDF and
 one webhook call per subscriber; a failed run sends nothing. Subscribers: API, checks."""
 
+import hashlib
+import hmac
 import io
 import json
+import socket
+import time
 
 import pytest
 from django.utils import timezone
@@ -12,12 +16,14 @@ from rest_framework.test import APIClient
 from dashboards.models import DashboardView
 from dashboards.selectors import dashboard_content
 from dashboards.services.building import build_dashboard
+from recomamp import webhooks
 from reports.models import ExecutionStatus, ReportExecution
 from schedules import delivery, tasks
 from schedules.models import DeliveryStatus, DeliverySubscriber, ScheduledDelivery
 from schedules.services import dispatch_due_schedules
 from tests.factories.dashboards import DashboardFactory, ReportConfigurationFactory
 from tests.factories.instances import InstanceAccessFactory, UserFactory
+from tests.fixtures.http import QuietHandler, loopback_server
 from tests.fixtures.inprocess import InProcessWorker
 from tests.fixtures.workers import ENGINE_ENV
 from tests.schedules.conftest import make_schedule
@@ -183,26 +189,73 @@ def test_delivery_waits_for_the_dashboard_refresh(db, report, mailoutbox):
 def test_unsafe_webhook_urls_are_refused(settings, url):
     settings.RECOMAMP_WEBHOOK_ALLOWED_HOSTS = []
     settings.RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
-    with pytest.raises(delivery.UnsafeWebhookUrl):
-        delivery.check_webhook_url(url)
+    with pytest.raises(webhooks.UnsafeWebhookUrl):
+        webhooks.check_webhook_url(url)
 
 
 def test_a_host_resolving_to_a_private_address_is_refused_at_send_time(settings, monkeypatch):
     settings.RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
     monkeypatch.setattr(
-        delivery.socket,
+        webhooks.socket,
         "getaddrinfo",
         lambda *a, **k: [(2, 1, 6, "", ("192.168.1.20", 443))],
     )
-    delivery.check_webhook_url("https://hooks.example.com/x", resolve=False)  # shape is fine
-    with pytest.raises(delivery.UnsafeWebhookUrl):
-        delivery.check_webhook_url("https://hooks.example.com/x")
+    webhooks.check_webhook_url("https://hooks.example.com/x", resolve=False)  # shape is fine
+    with pytest.raises(webhooks.UnsafeWebhookUrl):
+        webhooks.check_webhook_url("https://hooks.example.com/x")
+
+
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_refused_on_the_socket(
+    settings, monkeypatch, webhook_receiver
+):
+    # DNS rebinding: the name resolves to a public address when the URL is checked and to
+    # the loopback receiver when the POST connects. The connected socket is checked too.
+    settings.RECOMAMP_WEBHOOK_ALLOWED_HOSTS = ["hooks.example.com"]
+    settings.RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    real_getaddrinfo = socket.getaddrinfo
+    answers = iter([[(2, 1, 6, "", ("93.184.215.14", 443))]])
+
+    def rebinding(host, port, *args, **kwargs):
+        if host == "hooks.example.com":
+            return next(answers, None) or real_getaddrinfo("127.0.0.1", port, *args, **kwargs)
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    port = webhook_receiver.server_port
+    with pytest.raises(webhooks.UnsafeWebhookUrl):
+        webhooks.post(f"http://hooks.example.com:{port}/x", {"a": 1}, event="test")
+    assert webhook_receiver.calls == []
+
+
+def test_webhooks_are_signed_with_the_configured_secret(settings, webhook_receiver):
+    settings.RECOMAMP_WEBHOOK_SECRET = "s3cret"
+    webhooks.post(f"{webhook_receiver.url}/x", {"report": "R1"}, event="report.delivered")
+
+    [call] = webhook_receiver.calls
+    headers = {key.lower(): value for key, value in call["headers"].items()}
+    timestamp = headers["x-recomamp-timestamp"]
+    expected = hmac.new(b"s3cret", timestamp.encode() + b"." + call["body"], hashlib.sha256)
+    assert headers["x-recomamp-signature"] == f"sha256={expected.hexdigest()}"
+    assert headers["x-recomamp-event"] == "report.delivered"
+    assert abs(int(timestamp) - time.time()) < 60 and headers["x-recomamp-delivery"]
+    assert json.loads(call["body"]) == {"report": "R1"}
+
+
+class _Broken(QuietHandler):
+    def do_POST(self):  # noqa: N802 - http.server's name
+        self.send_response(500)
+        self.end_headers()
+
+
+def test_a_receiver_that_answers_an_error_fails_the_delivery(settings, webhook_receiver):
+    with loopback_server(_Broken) as broken, pytest.raises(webhooks.WebhookFailed, match="500"):
+        webhooks.post(f"{broken.url}/x", {}, event="report.delivered")
 
 
 def test_loopback_is_allowed_only_by_the_explicit_settings(settings):
     settings.RECOMAMP_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     settings.RECOMAMP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
-    delivery.check_webhook_url("http://127.0.0.1:9/x")
+    webhooks.check_webhook_url("http://127.0.0.1:9/x")
 
 
 def test_subscribers_through_the_api_with_tenancy_and_field_errors(
