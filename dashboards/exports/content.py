@@ -2,15 +2,17 @@
 insights), taken from `dashboards.selectors.dashboard_content`: the page, the API and the files
 read the same thing, so they cannot drift.
 
-Raw rows (CSV, the Excel data sheet) come from the report's newest completed execution.
+Raw rows (CSV, the Excel data sheet) are the full data behind the dashboard: for each AMC
+window, the rows of the run that wins it, the same runs and days the dashboard aggregates.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +20,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from dashboards.models import ReportConfiguration
+from dashboards.services.refresh import winning_sources
+from dashboards.widgets import DataPlan
 from reports.models import ExecutionResultRow, ExecutionStatus, ReportExecution
 
 
@@ -153,32 +157,81 @@ def _guess_format(column: Column, sample: list) -> Column:
     return Column(column.key, column.label, fmt)
 
 
-def latest_completed_execution(*, configuration: ReportConfiguration) -> ReportExecution | None:
-    if configuration.report_id is None:
-        return None
-    return (
-        ReportExecution.objects.filter(
-            report_id=configuration.report_id, status=ExecutionStatus.COMPLETED
+#: Put in front of every raw row: the AMC window (report-timezone dates) it was collected for.
+WINDOW_COLUMNS = ("amc_window_start", "amc_window_end")
+
+
+@dataclass(frozen=True)
+class RawData:
+    columns: list[str]
+    rows: Iterator[dict]
+
+
+def raw_data(*, configuration: ReportConfiguration, chunk_size: int = 2000) -> RawData:
+    """Every result row behind the dashboard, oldest window first, read in chunks.
+
+    The runs are those the dashboard reads (`refresh.winning_sources`): per window (a backfill
+    segment or a run's own window) the run that completed last; with a date column, a day's
+    rows come from the run that wins that day. A report whose runs carry no window gives its
+    newest completed run's rows as they are.
+    """
+    report = configuration.report
+    if report is None:
+        return RawData([], iter(()))
+    plan = DataPlan.from_dict(configuration.data_aggregation_settings)
+    sources = sorted(
+        winning_sources(report=report, plan=plan), key=lambda s: (s.first_day, s.window_start)
+    )
+    if not sources:
+        execution = (
+            ReportExecution.objects.filter(report=report, status=ExecutionStatus.COMPLETED)
+            .order_by("-completed_at")
+            .first()
         )
-        .order_by("-completed_at")
+        rows = _rows_of(execution.pk, chunk_size) if execution else iter(())
+        first = next(rows, None)
+        return RawData(list(first or ()), itertools.chain([first] if first else [], rows))
+    first = (
+        ExecutionResultRow.objects.filter(execution_id__in={s.execution_pk for s in sources})
+        .order_by("execution_id", "row_number")
+        .values_list("data", flat=True)
         .first()
     )
+    columns = [*WINDOW_COLUMNS, *(c for c in (first or {}) if c not in WINDOW_COLUMNS)]
+    return RawData(columns, _series_rows(sources, plan.time_column, chunk_size))
 
 
-def raw_columns(*, execution: ReportExecution | None) -> list[str]:
-    if execution is None:
-        return []
-    first = ExecutionResultRow.objects.filter(execution=execution).order_by("row_number").first()
-    return list(first.data) if first else []
-
-
-def raw_rows(*, execution: ReportExecution | None, chunk_size: int = 2000) -> Iterator[dict]:
-    """The execution's rows in order, read in chunks (never all in memory)."""
-    if execution is None:
-        return iter(())
+def _rows_of(execution_pk, chunk_size: int) -> Iterator[dict]:
     return (
-        ExecutionResultRow.objects.filter(execution=execution)
+        ExecutionResultRow.objects.filter(execution_id=execution_pk)
         .order_by("row_number")
         .values_list("data", flat=True)
         .iterator(chunk_size=chunk_size)
     )
+
+
+def _series_rows(sources: list, time_column: str | None, chunk_size: int) -> Iterator[dict]:
+    """Each winning run's rows once, in the order the runs first win a day.
+
+    With a date column, a row is left out only when another run wins its day; rows dated
+    outside every run's window, or not dated, stay with the run that returned them.
+    """
+    owners: dict[str, object] = {}
+    windows: dict[object, dict] = {}
+    for source in sources:
+        windows.setdefault(
+            source.execution_pk,
+            dict(zip(WINDOW_COLUMNS, (source.window_start, source.window_end), strict=True)),
+        )
+        if time_column is not None:
+            day = source.first_day
+            while day <= source.last_day:
+                owners[day.isoformat()] = source.execution_pk
+                day += timedelta(days=1)
+    for execution_pk, window in windows.items():
+        for data in _rows_of(execution_pk, chunk_size):
+            if time_column is not None:
+                day = str(data.get(time_column) or "")[:10]
+                if owners.get(day, execution_pk) != execution_pk:
+                    continue  # a later run wins that day
+            yield {**window, **data}

@@ -185,9 +185,8 @@ def _render_and_store(export: ReportExport) -> tuple[str, str, int]:
             data = render_png(data)
         stored = storage.save(upload_to, ContentFile(data))
         return name, stored, len(data)
-    execution = export_content.latest_completed_execution(configuration=configuration)
-    columns = export_content.raw_columns(execution=execution)
-    rows = export_content.raw_rows(execution=execution)
+    raw = export_content.raw_data(configuration=configuration)
+    columns, rows = raw.columns, raw.rows
     if fmt == ExportFormat.CSV:
         if not columns and content.tables:  # no stored rows: the first table instead
             table = content.tables[0]

@@ -1,6 +1,7 @@
 """Exports: every format for every demo dashboard, read back; ownership, expiry, reuse, sweeper."""
 
 import csv
+import datetime as dt
 import io
 from datetime import timedelta
 
@@ -13,6 +14,8 @@ from rest_framework.test import APIClient
 
 from dashboards.exports import services
 from dashboards.models import ExportStatus, ReportExport
+from dashboards.services import refresh
+from tests.dashboards.conftest import backfilled, campaign_rows, completed_run
 from tests.factories.instances import InstanceAccessFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,14 +56,50 @@ def test_pdf_tables_are_capped_and_repeat_their_header_on_every_page(
     assert "<svg" not in text
 
 
-def test_csv_holds_the_raw_rows_of_the_newest_run(api, demo_dashboards, run_export_tasks):
+def test_csv_holds_the_raw_rows_of_the_run_with_its_amc_window(
+    api, demo_dashboards, run_export_tasks
+):
     for configuration, _ in demo_dashboards:
         _, data = request_and_build(api, run_export_tasks, configuration.dashboard_id, "csv")
         rows = list(csv.DictReader(io.StringIO(data.decode())))
-        stored = [r.data for r in configuration.report.executions.get().rows.all()]
+        execution = configuration.report.executions.get()
+        stored = [r.data for r in execution.rows.order_by("row_number")]
         assert len(rows) == len(stored) == 60
-        assert set(rows[0]) == set(stored[0])
-        assert rows[5] == {k: str(v) for k, v in stored[5].items()}
+        assert list(rows[0])[:2] == ["amc_window_start", "amc_window_end"]
+        assert {k: v for k, v in rows[5].items() if not k.startswith("amc_window")} == {
+            k: str(v) for k, v in stored[5].items()
+        }
+        assert rows[5]["amc_window_start"] == execution.time_window_start.date().isoformat()
+
+
+def test_csv_of_a_backfilled_report_holds_every_day_from_the_run_that_wins_it(
+    api, report, sent_refreshes, run_export_tasks
+):
+    start = dt.date(2026, 3, 1)
+    backfilled(report, start=start, days=10, rows_for_day=campaign_rows)
+    # A later run over days 3..9 with doubled figures wins those days, as on the dashboard.
+    completed_run(
+        report,
+        start=start + dt.timedelta(days=3),
+        days=7,
+        rows=[
+            row
+            for offset in range(3, 10)
+            for row in campaign_rows(start + dt.timedelta(days=offset), scale=2.0)
+        ],
+    )
+    refresh.refresh_dashboard(report.dashboard_id)
+
+    _, data = request_and_build(api, run_export_tasks, report.dashboard_id, "csv")
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+
+    assert len(rows) == 10 * 3  # ten days of three campaigns, no day twice
+    assert [r["event_date"] for r in rows] == sorted(r["event_date"] for r in rows)
+    assert sum(float(r["spend"]) for r in rows) == pytest.approx(3 * 30 + 7 * 60)
+    day_5 = [r for r in rows if r["event_date"] == (start + dt.timedelta(days=5)).isoformat()]
+    assert {(r["amc_window_start"], r["amc_window_end"]) for r in day_5} == {
+        ((start + dt.timedelta(days=3)).isoformat(), (start + dt.timedelta(days=9)).isoformat())
+    }
 
 
 def test_excel_has_a_sheet_per_table_number_formats_and_frozen_headers(
