@@ -60,6 +60,22 @@ def backfilled(report, *, start: dt.date, days: int, rows_for_day):
     return collection
 
 
+def overlapping_history(report, *, start: dt.date) -> None:
+    """Ten backfilled days of three campaigns (spend 30 a day), then a later run over days
+    3..9 that saw doubled figures (60 a day): it wins those days."""
+    backfilled(report, start=start, days=10, rows_for_day=campaign_rows)
+    completed_run(
+        report,
+        start=start + dt.timedelta(days=3),
+        days=7,
+        rows=[
+            row
+            for offset in range(3, 10)
+            for row in campaign_rows(start + dt.timedelta(days=offset), scale=2.0)
+        ],
+    )
+
+
 def campaign_rows(day: dt.date, *, campaigns=3, scale=1.0):
     return [
         {

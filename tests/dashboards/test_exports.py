@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from dashboards.exports import services
 from dashboards.models import ExportStatus, ReportExport
 from dashboards.services import refresh
-from tests.dashboards.conftest import backfilled, campaign_rows, completed_run
+from tests.dashboards.conftest import overlapping_history
 from tests.factories.instances import InstanceAccessFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,18 +76,7 @@ def test_csv_of_a_backfilled_report_holds_every_day_from_the_run_that_wins_it(
     api, report, sent_refreshes, run_export_tasks
 ):
     start = dt.date(2026, 3, 1)
-    backfilled(report, start=start, days=10, rows_for_day=campaign_rows)
-    # A later run over days 3..9 with doubled figures wins those days, as on the dashboard.
-    completed_run(
-        report,
-        start=start + dt.timedelta(days=3),
-        days=7,
-        rows=[
-            row
-            for offset in range(3, 10)
-            for row in campaign_rows(start + dt.timedelta(days=offset), scale=2.0)
-        ],
-    )
+    overlapping_history(report, start=start)
     refresh.refresh_dashboard(report.dashboard_id)
 
     _, data = request_and_build(api, run_export_tasks, report.dashboard_id, "csv")

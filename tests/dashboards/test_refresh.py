@@ -12,7 +12,7 @@ from dashboards.services import refresh
 from reports import engine
 from reports.models import ExecutionPhase, ExecutionStatus, ReportExecution
 from reports.signals import execution_finished
-from tests.dashboards.conftest import backfilled, campaign_rows, completed_run
+from tests.dashboards.conftest import backfilled, campaign_rows, completed_run, overlapping_history
 
 pytestmark = pytest.mark.django_db
 
@@ -126,18 +126,7 @@ def test_a_date_and_campaign_filter_is_computed_from_the_aggregates(performance)
 
 
 def test_the_latest_completed_run_wins_each_day(report, sent_refreshes):
-    backfilled(report, start=START, days=10, rows_for_day=campaign_rows)
-    # A later run over days 3..9 that saw doubled figures: it wins those days.
-    completed_run(
-        report,
-        start=START + dt.timedelta(days=3),
-        days=7,
-        rows=[
-            row
-            for offset in range(3, 10)
-            for row in campaign_rows(START + dt.timedelta(days=offset), scale=2.0)
-        ],
-    )
+    overlapping_history(report, start=START)
     refresh.refresh_dashboard(report.dashboard_id)
 
     widgets = widgets_by_title(selectors.dashboard_content(dashboard=report.dashboard))
