@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from backfills import services
-from backfills.models import BackfillSegment, ReportDataCollection
+from backfills.models import Backfill, BackfillSegment
 from instances.admin import InstanceScopedAdmin, ReadOnlyForAnalysts
 from recomamp.errors import DomainError
 
@@ -26,8 +26,8 @@ class SegmentInline(admin.TabularInline):
         return False
 
 
-@admin.register(ReportDataCollection)
-class ReportDataCollectionAdmin(InstanceScopedAdmin):
+@admin.register(Backfill)
+class BackfillAdmin(InstanceScopedAdmin):
     instance_path = "report__instance"
     list_display = [
         "report",
@@ -43,7 +43,7 @@ class ReportDataCollectionAdmin(InstanceScopedAdmin):
     search_fields = ["report__name", "report__report_id"]
     # Backfills are created and driven by their services (the API, the actions below): the
     # page itself changes nothing.
-    readonly_fields = [field.name for field in ReportDataCollection._meta.fields]
+    readonly_fields = [field.name for field in Backfill._meta.fields]
     inlines = [SegmentInline]
     actions = ["retry_failed", "cancel"]
 
@@ -55,23 +55,23 @@ class ReportDataCollectionAdmin(InstanceScopedAdmin):
 
     @admin.action(description="Retry failed", permissions=["change"])
     def retry_failed(self, request, queryset):
-        for collection in queryset.select_related("report__instance"):
+        for backfill in queryset.select_related("report__instance"):
             try:
-                retried = services.retry_failed(collection=collection, user=request.user)
+                retried = services.retry_failed(backfill=backfill, user=request.user)
             except DomainError as exc:
-                self.message_user(request, f"{collection}: {exc}", messages.ERROR)
+                self.message_user(request, f"{backfill}: {exc}", messages.ERROR)
             else:
-                self.message_user(request, f"{collection}: {retried} segment(s) retried.")
+                self.message_user(request, f"{backfill}: {retried} segment(s) retried.")
 
     @admin.action(description="Cancel", permissions=["change"])
     def cancel(self, request, queryset):
-        for collection in queryset.select_related("report__instance"):
+        for backfill in queryset.select_related("report__instance"):
             try:
-                services.cancel_backfill(collection=collection, user=request.user)
+                services.cancel_backfill(backfill=backfill, user=request.user)
             except DomainError as exc:
-                self.message_user(request, f"{collection}: {exc}", messages.ERROR)
+                self.message_user(request, f"{backfill}: {exc}", messages.ERROR)
             else:
-                self.message_user(request, f"{collection}: cancelled.")
+                self.message_user(request, f"{backfill}: cancelled.")
 
     @admin.display(description="progress")
     def progress_bar(self, obj):
@@ -88,8 +88,8 @@ class ReportDataCollectionAdmin(InstanceScopedAdmin):
 
 @admin.register(BackfillSegment)
 class BackfillSegmentAdmin(ReadOnlyForAnalysts, InstanceScopedAdmin):
-    instance_path = "collection__report__instance"
-    list_display = ["collection", "sequence", "window_start", "window_end", "status", "attempts"]
+    instance_path = "backfill__report__instance"
+    list_display = ["backfill", "sequence", "window_start", "window_end", "status", "attempts"]
     list_filter = ["status"]
-    list_select_related = ["collection__report"]
-    readonly_fields = ["id", "collection", "execution", "attempts", "created_at", "updated_at"]
+    list_select_related = ["backfill__report"]
+    readonly_fields = ["id", "backfill", "execution", "attempts", "created_at", "updated_at"]

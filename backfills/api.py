@@ -7,8 +7,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from backfills import services
-from backfills.models import BackfillSegment, CollectionStatus, ReportDataCollection
-from backfills.selectors import collection_progress, collections_for_user, report_time_series
+from backfills.models import Backfill, BackfillSegment, BackfillStatus
+from backfills.selectors import backfill_progress, backfills_for_user, report_time_series
 from instances.api import UUID_PATTERN
 from recomamp.errors import FieldError, NotFound, ValidationFailed
 from reports.selectors import reports_for_user
@@ -54,7 +54,7 @@ class CollectionSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
 
     class Meta:
-        model = ReportDataCollection
+        model = Backfill
         fields = [
             "id",
             "report",
@@ -79,8 +79,8 @@ class CollectionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     @extend_schema(responses=ProgressSerializer)
-    def get_progress(self, collection) -> dict:
-        progress = collection_progress(collection=collection)
+    def get_progress(self, backfill) -> dict:
+        progress = backfill_progress(backfill=backfill)
         return ProgressSerializer(
             {**progress.__dict__, "done": progress.done, "total": progress.total}
         ).data
@@ -174,10 +174,10 @@ class PreviewResponseSerializer(serializers.Serializer):
 class CollectionFilter(filters.FilterSet):
     report = filters.CharFilter(field_name="report__report_id")
     instance = filters.UUIDFilter(field_name="report__instance_id")
-    status = filters.MultipleChoiceFilter(choices=CollectionStatus.choices)
+    status = filters.MultipleChoiceFilter(choices=BackfillStatus.choices)
 
     class Meta:
-        model = ReportDataCollection
+        model = Backfill
         fields = ["report", "instance", "status", "segment_type"]
 
 
@@ -191,7 +191,7 @@ class BackfillViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     search_fields = ["report__name", "report__report_id"]
 
     def get_queryset(self):
-        queryset = collections_for_user(user=self.request.user)
+        queryset = backfills_for_user(user=self.request.user)
         if self.action == "retrieve":
             queryset = queryset.prefetch_related("segments__execution")
         return queryset
@@ -205,25 +205,23 @@ class BackfillViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             raise NotFound(f"No report {report_id!r} on your instances.", field="report")
         return report
 
-    def _respond(self, collection, status_code=status.HTTP_200_OK):
-        collection = (
-            self.get_queryset().prefetch_related("segments__execution").get(pk=collection.pk)
-        )
-        return Response(CollectionDetailSerializer(collection).data, status=status_code)
+    def _respond(self, backfill, status_code=status.HTTP_200_OK):
+        backfill = self.get_queryset().prefetch_related("segments__execution").get(pk=backfill.pk)
+        return Response(CollectionDetailSerializer(backfill).data, status=status_code)
 
     @extend_schema(request=BackfillCreateSerializer, responses={201: CollectionDetailSerializer})
     def create(self, request):
-        """Create a backfill (the collection and all its segments) and start it."""
+        """Create a backfill (its row and all its segments) and start it."""
         serializer = BackfillCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        collection = services.create_backfill(
+        backfill = services.create_backfill(
             report=self._report(serializer.validated_data["report"]),
             user=request.user,
             lookback_config=serializer.validated_data["lookback_config"],
             segmentation_config=serializer.config(),
             start=serializer.validated_data["start"],
         )
-        return self._respond(collection, status.HTTP_201_CREATED)
+        return self._respond(backfill, status.HTTP_201_CREATED)
 
     @extend_schema(request=BackfillRequestSerializer, responses=PreviewResponseSerializer)
     @action(detail=False, methods=["post"])
@@ -265,32 +263,30 @@ class BackfillViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
         """Start a backfill created with start=false."""
-        collection = services.start_backfill(collection=self.get_object(), user=request.user)
-        return self._respond(collection)
+        backfill = services.start_backfill(backfill=self.get_object(), user=request.user)
+        return self._respond(backfill)
 
     @extend_schema(request=None, responses=CollectionDetailSerializer)
     @action(detail=True, methods=["post"], url_path="retry-failed")
     def retry_failed(self, request, pk=None):
         """Run the failed segments again, with a fresh set of attempts."""
-        collection = self.get_object()
-        services.retry_failed(collection=collection, user=request.user)
-        return self._respond(collection)
+        backfill = self.get_object()
+        services.retry_failed(backfill=backfill, user=request.user)
+        return self._respond(backfill)
 
     @extend_schema(request=None, responses=CollectionDetailSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Send no more segments and cancel the running ones, at AMC too."""
-        collection = services.cancel_backfill(collection=self.get_object(), user=request.user)
-        return self._respond(collection)
+        backfill = services.cancel_backfill(backfill=self.get_object(), user=request.user)
+        return self._respond(backfill)
 
     @extend_schema(responses=SeriesPointSerializer(many=True))
     @action(detail=True, methods=["get"], filterset_class=None, ordering=None, search_fields=[])
     def series(self, request, pk=None):
         """The completed segments' result rows, one point per segment window, oldest first,
         paginated (`page`, `page_size`)."""
-        collection = self.get_object()
-        points = report_time_series(
-            report=collection.report, collection=collection, user=request.user
-        )
+        backfill = self.get_object()
+        points = report_time_series(report=backfill.report, backfill=backfill, user=request.user)
         page = self.paginate_queryset(points)
         return self.get_paginated_response(SeriesPointSerializer(page, many=True).data)

@@ -14,7 +14,7 @@ class SegmentType(models.TextChoices):
     QUARTERLY = "quarterly", "Quarterly"
 
 
-class CollectionStatus(models.TextChoices):
+class BackfillStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     IN_PROGRESS = "in_progress", "In progress"
     COMPLETED = "completed", "Completed"
@@ -23,12 +23,12 @@ class CollectionStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class ReportDataCollection(models.Model):
+class Backfill(models.Model):
     """One backfill of a report. Its status is derived from its segment rows, never a callback."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     report = models.ForeignKey(
-        "reports.ReportDefinition", on_delete=models.CASCADE, related_name="collections"
+        "reports.ReportDefinition", on_delete=models.CASCADE, related_name="backfills"
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -42,7 +42,7 @@ class ReportDataCollection(models.Model):
     start_date = models.DateField()
     end_date = models.DateField()
     status = models.CharField(
-        max_length=12, choices=CollectionStatus.choices, default=CollectionStatus.PENDING
+        max_length=12, choices=BackfillStatus.choices, default=BackfillStatus.PENDING
     )
     total_segments = models.PositiveIntegerField(default=0)
     completed_segments = models.PositiveIntegerField(default=0)
@@ -75,7 +75,7 @@ class ReportDataCollection(models.Model):
                 name="collections_segment_type_valid",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=CollectionStatus.values), name="collections_status_valid"
+                condition=Q(status__in=BackfillStatus.values), name="collections_status_valid"
             ),
         ]
 
@@ -102,8 +102,8 @@ class BackfillSegment(models.Model):
     """One window of a backfill; its latest execution and how often it was tried."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    collection = models.ForeignKey(
-        ReportDataCollection, on_delete=models.CASCADE, related_name="segments"
+    backfill = models.ForeignKey(
+        Backfill, on_delete=models.CASCADE, related_name="segments", db_column="collection_id"
     )
     sequence = models.PositiveIntegerField()
     window_start = models.DateField()
@@ -126,14 +126,14 @@ class BackfillSegment(models.Model):
 
     class Meta:
         db_table = "report_data_weeks"
-        ordering = ["collection", "sequence"]
+        ordering = ["backfill", "sequence"]
         indexes = [
-            models.Index(fields=["collection", "status"], name="idx_segments_collection_status"),
+            models.Index(fields=["backfill", "status"], name="idx_segments_collection_status"),
             models.Index(fields=["window_start", "window_end"], name="idx_segments_window"),
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["collection", "window_start"], name="segments_collection_window_uniq"
+                fields=["backfill", "window_start"], name="segments_collection_window_uniq"
             ),
             models.CheckConstraint(
                 condition=Q(window_start__lte=F("window_end")), name="segments_window_ordered"

@@ -1,4 +1,4 @@
-"""Reads for backfills: collections a user may see, progress, estimates and the time series.
+"""Reads for backfills: backfills a user may see, progress, estimates and the time series.
 
 Everything a user can reach goes through `restrict_to_user`, as everywhere else.
 """
@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from backfills import segments as segment_math
 from backfills.models import (
+    Backfill,
     BackfillSegment,
-    CollectionStatus,
-    ReportDataCollection,
+    BackfillStatus,
     SegmentStatus,
 )
 from instances.models import AmcInstance
@@ -27,12 +27,12 @@ DEFAULT_SEGMENT_SECONDS = 180.0
 #: How many of the instance's latest completed executions the estimate looks at.
 RECENT_EXECUTIONS = 50
 
-TERMINAL_COLLECTION_STATUSES = frozenset(
+TERMINAL_BACKFILL_STATUSES = frozenset(
     {
-        CollectionStatus.COMPLETED,
-        CollectionStatus.FAILED,
-        CollectionStatus.PARTIAL,
-        CollectionStatus.CANCELLED,
+        BackfillStatus.COMPLETED,
+        BackfillStatus.FAILED,
+        BackfillStatus.PARTIAL,
+        BackfillStatus.CANCELLED,
     }
 )
 
@@ -57,26 +57,24 @@ def _segment_counts(prefix: str = "") -> dict:
     }
 
 
-def collections_for_user(*, user) -> QuerySet[ReportDataCollection]:
+def backfills_for_user(*, user) -> QuerySet[Backfill]:
     """Backfills on the user's instances, their segment counts annotated (one query for a
     whole list, no query per row)."""
     return (
-        restrict_to_user(
-            ReportDataCollection.objects.all(), user=user, instance_path="report__instance"
-        )
+        restrict_to_user(Backfill.objects.all(), user=user, instance_path="report__instance")
         .select_related("report__instance", "user")
         .annotate(**_segment_counts("segments_"))
     )
 
 
-def segments_of(*, collection: ReportDataCollection) -> QuerySet[BackfillSegment]:
-    return collection.segments.select_related("execution").order_by("sequence")
+def segments_of(*, backfill: Backfill) -> QuerySet[BackfillSegment]:
+    return backfill.segments.select_related("execution").order_by("sequence")
 
 
-def effective_parallel_limit(collection: ReportDataCollection) -> int:
-    """The collection's own limit, never above its instance's cap (which may have been lowered)."""
-    configured = int(collection.segmentation_config.get("parallel_limit") or 1)
-    return max(1, min(configured, collection.report.instance.concurrency_cap))
+def effective_parallel_limit(backfill: Backfill) -> int:
+    """The backfill's own limit, never above its instance's cap (which may have been lowered)."""
+    configured = int(backfill.segmentation_config.get("parallel_limit") or 1)
+    return max(1, min(configured, backfill.report.instance.concurrency_cap))
 
 
 def recent_execution_seconds(
@@ -128,27 +126,25 @@ class Progress:
         return self.completed + self.failed + self.cancelled
 
 
-def collection_progress(*, collection: ReportDataCollection) -> Progress:
-    """Counts straight from the segment rows (annotated by `collections_for_user`, else
+def backfill_progress(*, backfill: Backfill) -> Progress:
+    """Counts straight from the segment rows (annotated by `backfills_for_user`, else
     counted here), and the time left (None once it has ended)."""
-    if hasattr(collection, "segments_total"):
+    if hasattr(backfill, "segments_total"):
         counts = {
-            name: getattr(collection, f"segments_{name}")
+            name: getattr(backfill, f"segments_{name}")
             for name in ("total", *map(str, _SEGMENT_STATES))
         }
     else:
-        counts = ReportDataCollection.objects.filter(pk=collection.pk).aggregate(
-            **_segment_counts()
-        )
+        counts = Backfill.objects.filter(pk=backfill.pk).aggregate(**_segment_counts())
     total = counts["total"]
     done = counts["completed"] + counts["failed"] + counts["cancelled"]
     percent = round(100.0 * done / total, 1) if total else 0.0
     time_left = None
-    if collection.status not in TERMINAL_COLLECTION_STATUSES:
+    if backfill.status not in TERMINAL_BACKFILL_STATUSES:
         now = timezone.now()
         running_since = []
         if counts["running"]:
-            running_since = collection.segments.filter(status=SegmentStatus.RUNNING).values_list(
+            running_since = backfill.segments.filter(status=SegmentStatus.RUNNING).values_list(
                 "execution__started_at", "execution__created_at"
             )
         elapsed = [
@@ -158,8 +154,8 @@ def collection_progress(*, collection: ReportDataCollection) -> Progress:
         time_left = segment_math.estimate_time_left(
             remaining=counts["pending"],
             running_elapsed_seconds=elapsed,
-            concurrency=effective_parallel_limit(collection),
-            typical_segment_seconds=typical_segment_seconds(instance=collection.report.instance),
+            concurrency=effective_parallel_limit(backfill),
+            typical_segment_seconds=typical_segment_seconds(instance=backfill.report.instance),
         )
     return Progress(
         total=total,
@@ -187,7 +183,7 @@ class SeriesPoint:
 
 
 def segment_result_rows(
-    *, report: ReportDefinition, collection: ReportDataCollection | None = None
+    *, report: ReportDefinition, backfill: Backfill | None = None
 ) -> QuerySet[ExecutionResultRow]:
     """Result rows of the report's completed segments, each annotated with its segment window.
 
@@ -196,10 +192,10 @@ def segment_result_rows(
     backfills covered the same window, both appear; `report_time_series` keeps the latest.
     """
     segments = BackfillSegment.objects.filter(
-        collection__report=report, status=SegmentStatus.COMPLETED, execution__isnull=False
+        backfill__report=report, status=SegmentStatus.COMPLETED, execution__isnull=False
     )
-    if collection is not None:
-        segments = segments.filter(collection=collection)
+    if backfill is not None:
+        segments = segments.filter(backfill=backfill)
     window = BackfillSegment.objects.filter(execution_id=OuterRef("execution_id"))
     return (
         ExecutionResultRow.objects.filter(
@@ -226,7 +222,7 @@ class SeriesWindow:
 
 
 def report_series_windows(
-    *, report: ReportDefinition, collection: ReportDataCollection | None = None, user=None
+    *, report: ReportDefinition, backfill: Backfill | None = None, user=None
 ) -> list[SeriesWindow]:
     """The windows of the report's history, oldest first, each with the most recently completed
     run that covered it. `report_time_series` adds the rows; dashboards read the rows in SQL.
@@ -234,7 +230,7 @@ def report_series_windows(
     latest: dict[tuple[date, date], SeriesWindow] = {}
     segments = (
         BackfillSegment.objects.filter(
-            collection__report=report,
+            backfill__report=report,
             status=SegmentStatus.COMPLETED,
             execution__status=ExecutionStatus.COMPLETED,
         )
@@ -247,8 +243,8 @@ def report_series_windows(
         )
         .order_by("execution__completed_at")
     )
-    if collection is not None:
-        segments = segments.filter(collection=collection)
+    if backfill is not None:
+        segments = segments.filter(backfill=backfill)
     if user is not None:
         segments = segments.filter(
             execution__in=restrict_to_user(ReportExecution.objects.all(), user=user)
@@ -259,7 +255,7 @@ def report_series_windows(
 
 
 def report_time_series(
-    *, report: ReportDefinition, collection: ReportDataCollection | None = None, user=None
+    *, report: ReportDefinition, backfill: Backfill | None = None, user=None
 ) -> list[SeriesPoint]:
     """The report's history as one point per segment window, oldest first.
 
@@ -268,7 +264,7 @@ def report_time_series(
     quarter); where backfills overlap on the same window the most recently completed run wins.
     With `user`, only executions on instances the user may see are read.
     """
-    windows = report_series_windows(report=report, collection=collection, user=user)
+    windows = report_series_windows(report=report, backfill=backfill, user=user)
     rows_by_execution: dict = {window.execution_pk: [] for window in windows}
     for execution_pk, data in (
         ExecutionResultRow.objects.filter(execution_id__in=rows_by_execution)

@@ -2,19 +2,19 @@
 
 How a backfill runs (state lives in PostgreSQL, never in a chord callback):
 
-- ``start_backfill`` moves the collection to in_progress and `release_next` sends a Celery
-  group of ``run_segment`` tasks for as many due segments as the collection's parallel limit
+- ``start_backfill`` moves the backfill to in_progress and `release_next` sends a Celery
+  group of ``run_segment`` tasks for as many due segments as the backfill's parallel limit
   leaves free.
-- ``run_segment`` locks the collection row, checks that fewer than ``parallel_limit`` of its
+- ``run_segment`` locks the backfill row, checks that fewer than ``parallel_limit`` of its
   segments are running and claims the segment with a conditional update (pending and due ->
   running, attempts + 1); then it creates the execution and links it only if the claim is
   still unlinked: a task that runs twice finds the segment no longer pending, so an attempt
   never gets two executions.
 - The engine holds an instance slot per execution, so the instance's cap holds across every
-  backfill, schedule and ad-hoc run; the collection's limit only bounds its own share.
+  backfill, schedule and ad-hoc run; the backfill's limit only bounds its own share.
 - When an execution ends, ``segment_finished`` (a receiver of ``execution_finished``) records
   the outcome on the segment, schedules a retry with backoff while attempts remain, derives the
-  collection's status from its segment rows, and starts the next segment in the same worker.
+  backfill's status from its segment rows, and starts the next segment in the same worker.
 - ``sweep_backfills`` (beat) repairs what a lost task or a killed worker left behind.
 """
 
@@ -33,13 +33,13 @@ from django.utils import timezone
 
 from backfills import segments as segment_math
 from backfills.models import (
+    Backfill,
     BackfillSegment,
-    CollectionStatus,
-    ReportDataCollection,
+    BackfillStatus,
     SegmentStatus,
 )
 from backfills.selectors import (
-    TERMINAL_COLLECTION_STATUSES,
+    TERMINAL_BACKFILL_STATUSES,
     effective_parallel_limit,
     typical_segment_seconds,
 )
@@ -62,7 +62,7 @@ logger = logging.getLogger(__name__)
 #: Automatic retries of a failed segment wait RECOMAMP_BACKFILL_RETRY_SECONDS * 2^(attempt - 1)
 #: seconds, up to the max.
 RETRY_MAX_SECONDS = 900.0
-#: Failed segments the collection's error message names (the rest are counted).
+#: Failed segments the backfill's error message names (the rest are counted).
 NAMED_FAILURES = 10
 
 
@@ -129,8 +129,8 @@ def create_backfill(
     lookback_config,
     segmentation_config=None,
     start: bool = True,
-) -> ReportDataCollection:
-    """The collection and all its segment rows, atomically (or nothing); started unless asked."""
+) -> Backfill:
+    """The backfill and all its segment rows, atomically (or nothing); started unless asked."""
     require_write(user=user, instance=report.instance)
     if not report.is_active:
         raise Conflict("The report is inactive; activate it to backfill it.", field="report")
@@ -138,7 +138,7 @@ def create_backfill(
         report=report, lookback_config=lookback_config, segmentation_config=segmentation_config
     )
     with transaction.atomic():
-        collection = ReportDataCollection.objects.create(
+        backfill = Backfill.objects.create(
             report=report,
             user=user,
             lookback_config=dict(lookback_config),
@@ -151,7 +151,7 @@ def create_backfill(
         )
         BackfillSegment.objects.bulk_create(
             BackfillSegment(
-                collection=collection,
+                backfill=backfill,
                 sequence=segment.index,
                 window_start=segment.start,
                 window_end=segment.end,
@@ -164,58 +164,58 @@ def create_backfill(
             step=AuditStep.SUBMIT,
             action="backfill created",
             configuration={
-                "collection": str(collection.pk),
-                "lookback_config": collection.lookback_config,
-                "segmentation_config": collection.segmentation_config,
+                "collection": str(backfill.pk),
+                "lookback_config": backfill.lookback_config,
+                "segmentation_config": backfill.segmentation_config,
                 "window": [plan.window.start.isoformat(), plan.window.end.isoformat()],
                 "segments": len(plan.segments),
             },
         )
         if start:
-            _start(collection)
-    return collection
+            _start(backfill)
+    return backfill
 
 
-def start_backfill(*, collection: ReportDataCollection, user) -> ReportDataCollection:
-    require_write(user=user, instance=collection.report.instance)
+def start_backfill(*, backfill: Backfill, user) -> Backfill:
+    require_write(user=user, instance=backfill.report.instance)
     with transaction.atomic():
-        before = _audit_state(collection)
-        if not _start(collection):
-            raise Conflict(f"The backfill is already {collection.status}.", field="status")
-        _audit_change(collection, user=user, action="backfill started", before=before)
-    collection.refresh_from_db()
-    return collection
+        before = _audit_state(backfill)
+        if not _start(backfill):
+            raise Conflict(f"The backfill is already {backfill.status}.", field="status")
+        _audit_change(backfill, user=user, action="backfill started", before=before)
+    backfill.refresh_from_db()
+    return backfill
 
 
-def _audit_state(collection: ReportDataCollection) -> dict:
+def _audit_state(backfill: Backfill) -> dict:
     return {
-        "collection": str(collection.pk),
-        "status": collection.status,
-        "lookback_config": collection.lookback_config,
-        "segmentation_config": collection.segmentation_config,
+        "collection": str(backfill.pk),
+        "status": backfill.status,
+        "lookback_config": backfill.lookback_config,
+        "segmentation_config": backfill.segmentation_config,
     }
 
 
-def _audit_change(collection: ReportDataCollection, *, user, action: str, before: dict) -> None:
-    collection.refresh_from_db(fields=["status"])
+def _audit_change(backfill: Backfill, *, user, action: str, before: dict) -> None:
+    backfill.refresh_from_db(fields=["status"])
     record_audit(
-        report=collection.report,
+        report=backfill.report,
         user=user,
         step=AuditStep.CHANGE,
         action=action,
-        configuration=_audit_state(collection),
+        configuration=_audit_state(backfill),
         before=before,
     )
 
 
-def _start(collection: ReportDataCollection) -> bool:
+def _start(backfill: Backfill) -> bool:
     now = timezone.now()
-    started = ReportDataCollection.objects.filter(
-        pk=collection.pk, status=CollectionStatus.PENDING
-    ).update(status=CollectionStatus.IN_PROGRESS, started_at=now, updated_at=now)
+    started = Backfill.objects.filter(pk=backfill.pk, status=BackfillStatus.PENDING).update(
+        status=BackfillStatus.IN_PROGRESS, started_at=now, updated_at=now
+    )
     if started:
-        collection.status = CollectionStatus.IN_PROGRESS
-        _release_after_commit(collection.pk)
+        backfill.status = BackfillStatus.IN_PROGRESS
+        _release_after_commit(backfill.pk)
     return bool(started)
 
 
@@ -226,38 +226,38 @@ def _due() -> Q:
     return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
 
 
-def _lock(collection_pk) -> ReportDataCollection | None:
-    """The collection row, locked: every change to its segments' states happens under it."""
+def _lock(backfill_pk) -> Backfill | None:
+    """The backfill row, locked: every change to its segments' states happens under it."""
     return (
-        ReportDataCollection.objects.select_for_update(of=("self",))
+        Backfill.objects.select_for_update(of=("self",))
         .select_related("report__instance", "report__template", "user")
-        .filter(pk=collection_pk)
+        .filter(pk=backfill_pk)
         .first()
     )
 
 
-def release_next(*, collection_pk, inline: bool = False) -> int:
+def release_next(*, backfill_pk, inline: bool = False) -> int:
     """Run the due segments the parallel limit leaves room for: a group of run_segment tasks,
     or here and now (`inline`, when a segment has just finished in this worker).
 
-    Sending too many is harmless (run_segment re-checks under the collection's lock); the
+    Sending too many is harmless (run_segment re-checks under the backfill's lock); the
     sweep sends again whatever a lost task left waiting.
     """
     from backfills import tasks
 
-    collection = (
-        ReportDataCollection.objects.select_related("report__instance")
-        .filter(pk=collection_pk, status=CollectionStatus.IN_PROGRESS)
+    backfill = (
+        Backfill.objects.select_related("report__instance")
+        .filter(pk=backfill_pk, status=BackfillStatus.IN_PROGRESS)
         .first()
     )
-    if collection is None:
+    if backfill is None:
         return 0
-    running = collection.segments.filter(status=SegmentStatus.RUNNING).count()
-    free = effective_parallel_limit(collection) - running
+    running = backfill.segments.filter(status=SegmentStatus.RUNNING).count()
+    free = effective_parallel_limit(backfill) - running
     if free <= 0:
         return 0
     pks = list(
-        collection.segments.filter(_due(), status=SegmentStatus.PENDING)
+        backfill.segments.filter(_due(), status=SegmentStatus.PENDING)
         .order_by("sequence")
         .values_list("pk", flat=True)[:free]
     )
@@ -269,31 +269,31 @@ def release_next(*, collection_pk, inline: bool = False) -> int:
     return len(pks)
 
 
-def _release_after_commit(collection_pk, *, inline: bool = False) -> None:
-    transaction.on_commit(lambda: release_next(collection_pk=collection_pk, inline=inline))
+def _release_after_commit(backfill_pk, *, inline: bool = False) -> None:
+    transaction.on_commit(lambda: release_next(backfill_pk=backfill_pk, inline=inline))
 
 
 def run_segment(*, segment_pk) -> ReportExecution | None:
-    """Claim a due segment and create its execution, if the collection's limit has room.
+    """Claim a due segment and create its execution, if the backfill's limit has room.
 
     Idempotent. The claim (pending and due -> running, attempts + 1) is a conditional update
-    under the collection's row lock, held only for that; the execution is then created in a
+    under the backfill's row lock, held only for that; the execution is then created in a
     transaction that links it to the segment only while the segment is still running this
     attempt without an execution, or rolls back: one attempt never gets two executions.
     """
     claim = _claim(segment_pk)
     if claim is None:
         return None
-    collection, segment = claim
-    report = collection.report
+    backfill, segment = claim
+    report = backfill.report
     try:
         with transaction.atomic():
             execution = create_execution(
                 report=report,
-                user=collection.user,
+                user=backfill.user,
                 triggered_by=TriggeredBy.BACKFILL,
                 window=window_for_days(segment.window_start, segment.window_end, report.timezone),
-                collection=collection,
+                collection=backfill,
             )
             linked = _this_attempt(segment).update(execution=execution)
             if not linked:
@@ -306,7 +306,7 @@ def run_segment(*, segment_pk) -> ReportExecution | None:
         return None
     logger.info(
         "backfill %s segment %s attempt %s: %s",
-        collection.pk,
+        backfill.pk,
         segment.sequence,
         segment.attempts,
         execution.execution_id,
@@ -314,17 +314,17 @@ def run_segment(*, segment_pk) -> ReportExecution | None:
     return execution
 
 
-def _claim(segment_pk) -> tuple[ReportDataCollection, BackfillSegment] | None:
+def _claim(segment_pk) -> tuple[Backfill, BackfillSegment] | None:
     segments = BackfillSegment.objects.filter(pk=segment_pk)
-    collection_pk = segments.values_list("collection_id", flat=True).first()
-    if collection_pk is None:
+    backfill_pk = segments.values_list("backfill_id", flat=True).first()
+    if backfill_pk is None:
         return None
     with transaction.atomic():
-        collection = _lock(collection_pk)
-        if collection is None or collection.status != CollectionStatus.IN_PROGRESS:
+        backfill = _lock(backfill_pk)
+        if backfill is None or backfill.status != BackfillStatus.IN_PROGRESS:
             return None
-        running = collection.segments.filter(status=SegmentStatus.RUNNING).count()
-        if running >= effective_parallel_limit(collection):
+        running = backfill.segments.filter(status=SegmentStatus.RUNNING).count()
+        if running >= effective_parallel_limit(backfill):
             return None  # a finishing segment releases it
         claimed = segments.filter(_due(), status=SegmentStatus.PENDING).update(
             status=SegmentStatus.RUNNING,
@@ -335,7 +335,7 @@ def _claim(segment_pk) -> tuple[ReportDataCollection, BackfillSegment] | None:
         )
         if not claimed:
             return None
-        return collection, segments.get()
+        return backfill, segments.get()
 
 
 def _this_attempt(segment: BackfillSegment):
@@ -349,13 +349,13 @@ def _this_attempt(segment: BackfillSegment):
 
 def _fail_unstarted(segment: BackfillSegment, message: str) -> None:
     with transaction.atomic():
-        collection = _lock(segment.collection_id)
+        backfill = _lock(segment.backfill_id)
         failed = _this_attempt(segment).update(
             status=SegmentStatus.FAILED, error_message=message, updated_at=timezone.now()
         )
         if failed:
-            refresh_collection(collection)
-            _release_after_commit(collection.pk)
+            refresh_backfill(backfill)
+            _release_after_commit(backfill.pk)
 
 
 def retry_delay(attempts: int) -> float:
@@ -372,14 +372,14 @@ def segment_finished(*, execution_pk) -> None:
     """
     segment = (
         BackfillSegment.objects.filter(execution_id=execution_pk, status=SegmentStatus.RUNNING)
-        .only("pk", "collection_id")
+        .only("pk", "backfill_id")
         .first()
     )
     if segment is None:
         return
     retry_in = None
     with transaction.atomic():
-        collection = _lock(segment.collection_id)
+        backfill = _lock(segment.backfill_id)
         segment = BackfillSegment.objects.filter(
             pk=segment.pk, execution_id=execution_pk, status=SegmentStatus.RUNNING
         ).first()
@@ -393,10 +393,10 @@ def segment_finished(*, execution_pk) -> None:
         elif execution.status == ExecutionStatus.CANCELLED:
             fields.update(status=SegmentStatus.CANCELLED, error_message=execution.error_message)
         elif execution.status == ExecutionStatus.FAILED:
-            config = collection.segmentation_config
+            config = backfill.segmentation_config
             max_attempts = int(config.get("max_attempts") or 1)
             may_retry = config.get("retry_failed", True) and segment.attempts < max_attempts
-            if may_retry and collection.status == CollectionStatus.IN_PROGRESS:
+            if may_retry and backfill.status == BackfillStatus.IN_PROGRESS:
                 retry_in = retry_delay(segment.attempts)
                 fields.update(
                     status=SegmentStatus.PENDING,
@@ -410,10 +410,10 @@ def segment_finished(*, execution_pk) -> None:
         BackfillSegment.objects.filter(
             pk=segment.pk, execution_id=execution_pk, status=SegmentStatus.RUNNING
         ).update(**fields)
-        refresh_collection(collection)
+        refresh_backfill(backfill)
         # The freed place goes to the next segment at once, in this process: no queue between
         # one segment's end and the next one's start.
-        _release_after_commit(collection.pk, inline=True)
+        _release_after_commit(backfill.pk, inline=True)
         if retry_in is not None:
             segment_pk = str(segment.pk)
             transaction.on_commit(lambda: _send_run_segment(segment_pk, countdown=retry_in))
@@ -425,48 +425,48 @@ def _send_run_segment(segment_pk: str, *, countdown: float = 0) -> None:
     tasks.run_segment.apply_async(args=[segment_pk], countdown=countdown or None)
 
 
-def refresh_collection(collection: ReportDataCollection) -> ReportDataCollection:
+def refresh_backfill(backfill: Backfill) -> Backfill:
     """Derive counters and status from the segment rows. The caller holds the row lock.
 
     pending (not started) -> in_progress while any segment is pending or running; then
-    completed (all completed), failed (none completed) or partial. A cancelled collection
+    completed (all completed), failed (none completed) or partial. A cancelled backfill
     stays cancelled; only its counters move.
     """
-    counts = collection.segments.aggregate(
+    counts = backfill.segments.aggregate(
         total=Count("pk"),
         completed=Count("pk", filter=Q(status=SegmentStatus.COMPLETED)),
         failed=Count("pk", filter=Q(status=SegmentStatus.FAILED)),
         active=Count("pk", filter=Q(status__in=[SegmentStatus.PENDING, SegmentStatus.RUNNING])),
     )
-    status = collection.status
-    if status == CollectionStatus.IN_PROGRESS and not counts["active"]:
+    status = backfill.status
+    if status == BackfillStatus.IN_PROGRESS and not counts["active"]:
         if counts["completed"] == counts["total"]:
-            status = CollectionStatus.COMPLETED
+            status = BackfillStatus.COMPLETED
         elif counts["completed"] == 0:
-            status = CollectionStatus.FAILED
+            status = BackfillStatus.FAILED
         else:
-            status = CollectionStatus.PARTIAL
-    ended = status in TERMINAL_COLLECTION_STATUSES
+            status = BackfillStatus.PARTIAL
+    ended = status in TERMINAL_BACKFILL_STATUSES
     fields = {
         "status": status,
         "total_segments": counts["total"],
         "completed_segments": counts["completed"],
         "failed_segments": counts["failed"],
-        "error_message": _failure_summary(collection) if counts["failed"] else "",
-        "completed_at": (collection.completed_at or timezone.now()) if ended else None,
+        "error_message": _failure_summary(backfill) if counts["failed"] else "",
+        "completed_at": (backfill.completed_at or timezone.now()) if ended else None,
         "updated_at": timezone.now(),
     }
-    ReportDataCollection.objects.filter(pk=collection.pk).update(**fields)
+    Backfill.objects.filter(pk=backfill.pk).update(**fields)
     for name, value in fields.items():
-        setattr(collection, name, value)
-    if ended and collection.status != CollectionStatus.CANCELLED:
-        logger.info("backfill %s %s", collection.pk, status)
-    return collection
+        setattr(backfill, name, value)
+    if ended and backfill.status != BackfillStatus.CANCELLED:
+        logger.info("backfill %s %s", backfill.pk, status)
+    return backfill
 
 
-def _failure_summary(collection: ReportDataCollection) -> str:
+def _failure_summary(backfill: Backfill) -> str:
     failed = list(
-        collection.segments.filter(status=SegmentStatus.FAILED)
+        backfill.segments.filter(status=SegmentStatus.FAILED)
         .order_by("sequence")
         .values_list("sequence", "window_start", "window_end", "error_message")
     )
@@ -482,12 +482,12 @@ def _failure_summary(collection: ReportDataCollection) -> str:
 # -- retry and cancel ------------------------------------------------------------------------
 
 
-def retry_failed(*, collection: ReportDataCollection, user) -> int:
+def retry_failed(*, backfill: Backfill, user) -> int:
     """Give failed segments a fresh set of attempts and run them again; how many."""
-    require_write(user=user, instance=collection.report.instance)
+    require_write(user=user, instance=backfill.report.instance)
     with transaction.atomic():
-        locked = _lock(collection.pk)
-        if locked.status == CollectionStatus.CANCELLED:
+        locked = _lock(backfill.pk)
+        if locked.status == BackfillStatus.CANCELLED:
             raise Conflict("The backfill was cancelled.", field="status")
         before = _audit_state(locked)
         retried = locked.segments.filter(status=SegmentStatus.FAILED).update(
@@ -502,46 +502,46 @@ def retry_failed(*, collection: ReportDataCollection, user) -> int:
         )
         if not retried:
             raise Conflict("The backfill has no failed segments.", field="status")
-        if locked.status != CollectionStatus.PENDING:
-            locked.status = CollectionStatus.IN_PROGRESS
-            ReportDataCollection.objects.filter(pk=locked.pk).update(
-                status=CollectionStatus.IN_PROGRESS, completed_at=None
+        if locked.status != BackfillStatus.PENDING:
+            locked.status = BackfillStatus.IN_PROGRESS
+            Backfill.objects.filter(pk=locked.pk).update(
+                status=BackfillStatus.IN_PROGRESS, completed_at=None
             )
-        refresh_collection(locked)
+        refresh_backfill(locked)
         _audit_change(locked, user=user, action="backfill failed segments retried", before=before)
         _release_after_commit(locked.pk)
-    collection.refresh_from_db()
+    backfill.refresh_from_db()
     return retried
 
 
-def cancel_backfill(*, collection: ReportDataCollection, user) -> ReportDataCollection:
+def cancel_backfill(*, backfill: Backfill, user) -> Backfill:
     """Stop sending segments and cancel the running ones (AMC is told through the engine)."""
-    require_write(user=user, instance=collection.report.instance)
+    require_write(user=user, instance=backfill.report.instance)
     with transaction.atomic():
-        locked = _lock(collection.pk)
-        if locked.status in TERMINAL_COLLECTION_STATUSES:
+        locked = _lock(backfill.pk)
+        if locked.status in TERMINAL_BACKFILL_STATUSES:
             raise Conflict(f"The backfill is already {locked.status}.", field="status")
         before = _audit_state(locked)
-        locked.status = CollectionStatus.CANCELLED
-        ReportDataCollection.objects.filter(pk=locked.pk).update(status=CollectionStatus.CANCELLED)
+        locked.status = BackfillStatus.CANCELLED
+        Backfill.objects.filter(pk=locked.pk).update(status=BackfillStatus.CANCELLED)
         locked.segments.filter(status=SegmentStatus.PENDING).update(
             status=SegmentStatus.CANCELLED,
             error_message="Cancelled by a user.",
             updated_at=timezone.now(),
         )
-        refresh_collection(locked)
+        refresh_backfill(locked)
         _audit_change(locked, user=user, action="backfill cancelled", before=before)
-    _cancel_running(collection.pk)
-    collection.refresh_from_db()
-    return collection
+    _cancel_running(backfill.pk)
+    backfill.refresh_from_db()
+    return backfill
 
 
-def _cancel_running(collection_pk) -> int:
-    """Cancel the in-flight executions of a cancelled collection; their segments follow."""
+def _cancel_running(backfill_pk) -> int:
+    """Cancel the in-flight executions of a cancelled backfill; their segments follow."""
     pks = list(
         BackfillSegment.objects.filter(
-            collection_id=collection_pk,
-            collection__status=CollectionStatus.CANCELLED,
+            backfill_id=backfill_pk,
+            backfill__status=BackfillStatus.CANCELLED,
             status=SegmentStatus.RUNNING,
             execution__status__in=engine.ACTIVE_STATUSES,
         ).values_list("execution_id", flat=True)
@@ -561,8 +561,8 @@ def sweep_backfills() -> dict[str, int]:
       transition, before our receiver): settle it now;
     - a segment claimed but left without an execution for a lease (the worker died between
       claim and creation, or the execution was deleted by hand): back to pending;
-    - a cancelled collection with executions still in flight: cancel them;
-    - an in-progress collection with due segments and room under its limit (the run_segment
+    - a cancelled backfill with executions still in flight: cancel them;
+    - an in-progress backfill with due segments and room under its limit (the run_segment
       tasks were lost with Redis or a killed worker): send them again.
     """
     settled = 0
@@ -582,25 +582,25 @@ def sweep_backfills() -> dict[str, int]:
         updated_at=timezone.now(),
     )
     cancelled = 0
-    for collection_pk in (
+    for backfill_pk in (
         BackfillSegment.objects.filter(
-            collection__status=CollectionStatus.CANCELLED,
+            backfill__status=BackfillStatus.CANCELLED,
             status=SegmentStatus.RUNNING,
             execution__status__in=engine.ACTIVE_STATUSES,
         )
-        .values_list("collection_id", flat=True)
+        .values_list("backfill_id", flat=True)
         .distinct()
     ):
-        cancelled += _cancel_running(collection_pk)
+        cancelled += _cancel_running(backfill_pk)
     released = 0
-    for collection_pk in ReportDataCollection.objects.filter(
-        status=CollectionStatus.IN_PROGRESS
-    ).values_list("pk", flat=True):
+    for backfill_pk in Backfill.objects.filter(status=BackfillStatus.IN_PROGRESS).values_list(
+        "pk", flat=True
+    ):
         with transaction.atomic():
-            collection = _lock(collection_pk)
-            if collection is not None and collection.status == CollectionStatus.IN_PROGRESS:
-                refresh_collection(collection)
-        released += release_next(collection_pk=collection_pk)
+            backfill = _lock(backfill_pk)
+            if backfill is not None and backfill.status == BackfillStatus.IN_PROGRESS:
+                refresh_backfill(backfill)
+        released += release_next(backfill_pk=backfill_pk)
     return {
         "settled": settled,
         "orphaned": orphaned,

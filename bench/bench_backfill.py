@@ -129,7 +129,7 @@ def main() -> None:
     from django.conf import settings
     from django.contrib.auth import get_user_model
 
-    from backfills.models import CollectionStatus, SegmentStatus
+    from backfills.models import BackfillStatus, SegmentStatus
     from backfills.services import create_backfill, sweep_backfills
     from instances.models import AmcAccount, AmcInstance
     from recomamp.amc_simulator.config import SimulatorConfig
@@ -195,7 +195,7 @@ def main() -> None:
         last_sweep = started
         while True:
             collection.refresh_from_db()
-            if collection.status != CollectionStatus.IN_PROGRESS:
+            if collection.status != BackfillStatus.IN_PROGRESS:
                 break
             if time.monotonic() - last_sweep > 10:  # as beat would
                 engine.sweep()
@@ -229,7 +229,7 @@ def main() -> None:
         "max_concurrency": stats["max_concurrency"],
         "submits": stats["submits"],
         "executions": executions.count(),
-        "ok": collection.status == CollectionStatus.COMPLETED
+        "ok": collection.status == BackfillStatus.COMPLETED
         and ratio <= TARGET_RATIO
         and stats["max_concurrency"] == CAP
         and stats["submits"] == SEGMENTS,

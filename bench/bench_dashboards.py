@@ -63,7 +63,7 @@ def make_dashboard():
     """A report with its dashboard and a completed 365-segment daily backfill of 300 campaigns."""
     from django.contrib.auth import get_user_model
 
-    from backfills.models import BackfillSegment, ReportDataCollection, SegmentStatus
+    from backfills.models import Backfill, BackfillSegment, SegmentStatus
     from instances.models import AmcAccount, AmcInstance
     from reports.models import ExecutionResultRow, ReportExecution
     from reports.services.reports import create_report
@@ -87,7 +87,7 @@ def make_dashboard():
     )
     end = dt.date.today() - dt.timedelta(days=14)
     start = end - dt.timedelta(days=DAYS - 1)
-    collection = ReportDataCollection.objects.create(
+    collection = Backfill.objects.create(
         report=report,
         user=user,
         lookback_config={"type": "custom", "start_date": str(start), "end_date": str(end)},
@@ -114,7 +114,7 @@ def make_dashboard():
     )
     BackfillSegment.objects.bulk_create(
         BackfillSegment(
-            collection=collection,
+            backfill=collection,
             sequence=i,
             window_start=start + dt.timedelta(days=i),
             window_end=start + dt.timedelta(days=i),

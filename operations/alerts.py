@@ -45,7 +45,7 @@ def may_change_an_incident(execution: ReportExecution) -> bool:
     if (
         execution.collection_id
         and BackfillSegment.objects.filter(
-            collection_id=execution.collection_id, status=SegmentStatus.FAILED
+            backfill_id=execution.collection_id, status=SegmentStatus.FAILED
         ).exists()
     ):
         return True
@@ -117,15 +117,15 @@ def _schedule(execution: ReportExecution) -> list[Change]:
 
 
 def _backfill(execution: ReportExecution) -> list[Change]:
-    from backfills.models import CollectionStatus, ReportDataCollection
+    from backfills.models import Backfill, BackfillStatus
 
-    collection = ReportDataCollection.objects.filter(pk=execution.collection_id).first()
-    if collection is None or collection.status != CollectionStatus.PARTIAL:
+    backfill = Backfill.objects.filter(pk=execution.collection_id).first()
+    if backfill is None or backfill.status != BackfillStatus.PARTIAL:
         return []
-    failed = collection.segments.filter(status="failed").count()
+    failed = backfill.segments.filter(status="failed").count()
     return _open(
         IncidentKind.BACKFILL_PARTIAL,
-        str(collection.pk),
+        str(backfill.pk),
         execution=execution,
         summary=(
             f"A backfill of report {execution.report.report_id} ({execution.report.name}) "

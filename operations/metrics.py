@@ -137,8 +137,8 @@ class DomainCollector:
             labels=["instance", "status"],
         )
         for row in (
-            BackfillSegment.objects.filter(collection__created_at__gte=now - timedelta(days=7))
-            .values("status", instance_pk=F("collection__report__instance_id"))
+            BackfillSegment.objects.filter(backfill__created_at__gte=now - timedelta(days=7))
+            .values("status", instance_pk=F("backfill__report__instance_id"))
             .annotate(n=Count("pk"))
         ):
             segments.add_metric([names.get(row["instance_pk"], "?"), row["status"]], row["n"])

@@ -214,7 +214,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ExecutionStatusEnum": "reports.models.ExecutionStatus",
-        "CollectionStatusEnum": "backfills.models.CollectionStatus",
+        "CollectionStatusEnum": "backfills.models.BackfillStatus",
         "ExportStatusEnum": "dashboards.models.ExportStatus",
         "DeliveryChannelEnum": "schedules.models.DeliveryChannel",
         "DashboardTypeEnum": "reports.models.DashboardType",

@@ -209,7 +209,7 @@ class ReportExecution(models.Model):
         null=True, blank=True, help_text="The schedule's fire time this run stands for."
     )
     collection = models.ForeignKey(
-        "backfills.ReportDataCollection",
+        "backfills.Backfill",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,

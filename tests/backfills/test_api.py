@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from backfills import services
-from backfills.models import CollectionStatus, ReportDataCollection, SegmentStatus
+from backfills.models import Backfill, BackfillStatus, SegmentStatus
 from reports.windows import today_in
 from tests.backfills.conftest import end_execution
 from tests.factories.reports import ReportDefinitionFactory
@@ -88,7 +88,7 @@ def test_bad_lookback_is_a_400_naming_the_field(api, report, lookback, field):
         response = api.post(path, body(report, lookback_config=lookback), format="json")
         assert response.status_code == 400, response.json()
         assert field in errors_of(response)
-    assert not ReportDataCollection.objects.exists()
+    assert not Backfill.objects.exists()
 
 
 def test_parallel_limit_above_the_cap_is_a_400(api, report):
@@ -108,7 +108,7 @@ def test_preview_shows_segments_and_writes_nothing(api, report):
     assert sum(segment["days"] for segment in data["segments"]) == 10
     assert data["segmentation_config"]["parallel_limit"] == 10
     assert data["estimated_seconds"] > 0
-    assert not ReportDataCollection.objects.exists()
+    assert not Backfill.objects.exists()
 
 
 def test_reports_of_other_instances_are_404(api, foreign_instance):
@@ -150,7 +150,7 @@ def test_viewers_read_but_may_not_write(api, report, viewer, engine_tasks):
 def test_cancel_and_retry_failed(api, report, engine_tasks):
     payload = body(report, segmentation_config={"type": "daily", "retry_failed": False})
     collection_id = api.post("/api/backfills/", payload, format="json").json()["id"]
-    collection = ReportDataCollection.objects.get(pk=collection_id)
+    collection = Backfill.objects.get(pk=collection_id)
     assert api.post(f"/api/backfills/{collection_id}/retry-failed/").status_code == 409
     segment = collection.segments.get(sequence=0)
     execution = services.run_segment(segment_pk=segment.pk)
@@ -160,7 +160,7 @@ def test_cancel_and_retry_failed(api, report, engine_tasks):
     assert response.json()["segments"][0]["status"] == SegmentStatus.PENDING
     response = api.post(f"/api/backfills/{collection_id}/cancel/")
     assert response.status_code == 200
-    assert response.json()["status"] == CollectionStatus.CANCELLED
+    assert response.json()["status"] == BackfillStatus.CANCELLED
     assert api.post(f"/api/backfills/{collection_id}/cancel/").status_code == 409
 
 

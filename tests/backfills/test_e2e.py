@@ -10,7 +10,7 @@ import pytest
 from django.db.models import Max, Min
 
 from backfills import services
-from backfills.models import BackfillSegment, CollectionStatus, ReportDataCollection, SegmentStatus
+from backfills.models import Backfill, BackfillSegment, BackfillStatus, SegmentStatus
 from backfills.selectors import report_time_series
 from recomamp.celery import app as celery_app
 from reports import engine
@@ -27,10 +27,10 @@ SQL = (
 )
 WORKER_ENV = {"RECOMAMP_BACKFILL_RETRY_SECONDS": "0.5"}  # fast automatic retries
 TERMINAL = {
-    CollectionStatus.COMPLETED,
-    CollectionStatus.FAILED,
-    CollectionStatus.PARTIAL,
-    CollectionStatus.CANCELLED,
+    BackfillStatus.COMPLETED,
+    BackfillStatus.FAILED,
+    BackfillStatus.PARTIAL,
+    BackfillStatus.CANCELLED,
 }
 
 
@@ -76,12 +76,12 @@ def wait_until_ended(*collections, timeout=90.0, while_waiting=None):
     while time.monotonic() < deadline:
         if while_waiting is not None:
             while_waiting()
-        ended = ReportDataCollection.objects.filter(pk__in=pks, status__in=TERMINAL)
+        ended = Backfill.objects.filter(pk__in=pks, status__in=TERMINAL)
         if ended.count() == len(pks):
-            return list(ReportDataCollection.objects.filter(pk__in=pks).order_by("created_at"))
+            return list(Backfill.objects.filter(pk__in=pks).order_by("created_at"))
         sweep()
         time.sleep(1)
-    left = BackfillSegment.objects.filter(collection_id__in=pks).exclude(
+    left = BackfillSegment.objects.filter(backfill_id__in=pks).exclude(
         status__in=[SegmentStatus.COMPLETED, SegmentStatus.FAILED]
     )
     details = left.values("sequence", "status", "attempts", "execution__status")
@@ -116,7 +116,7 @@ def test_two_backfills_on_one_instance_share_the_cap(amc_sim, make_report, celer
     second = backfill(report, 8, parallel_limit=3)
     first, second = wait_until_ended(first, second)
 
-    assert (first.status, second.status) == (CollectionStatus.COMPLETED,) * 2
+    assert (first.status, second.status) == (BackfillStatus.COMPLETED,) * 2
     assert_every_segment_ran_once(first)
     assert_every_segment_ran_once(second)
     stats = stats_of(amc_sim, report)
@@ -131,7 +131,7 @@ def test_two_backfills_on_one_instance_share_the_cap(amc_sim, make_report, celer
     ]
     assert spans[0]["start"] < spans[1]["end"] and spans[1]["start"] < spans[0]["end"]
     # Their results are the report's time series: one point per day.
-    series = report_time_series(report=report, collection=first)
+    series = report_time_series(report=report, backfill=first)
     assert [p.window_start for p in series] == [s.window_start for s in first.segments.all()]
     assert all(point.rows for point in series)
 
@@ -146,11 +146,11 @@ def test_a_segment_failing_every_attempt_ends_the_backfill_partial(
     doomed = collection.segments.get(sequence=2)
     old = today_in(report.timezone) - dt.timedelta(days=440)
     BackfillSegment.objects.filter(pk=doomed.pk).update(window_start=old, window_end=old)
-    services.start_backfill(collection=collection, user=report.owner)
+    services.start_backfill(backfill=collection, user=report.owner)
 
     (collection,) = wait_until_ended(collection)
 
-    assert collection.status == CollectionStatus.PARTIAL
+    assert collection.status == BackfillStatus.PARTIAL
     doomed.refresh_from_db()
     assert (doomed.status, doomed.attempts) == (SegmentStatus.FAILED, 2)
     assert f"segment 2 ({old}..{old})" in collection.error_message
@@ -178,7 +178,7 @@ def test_a_redis_restart_mid_backfill_loses_no_segment(amc_sim, make_report, cel
             workers.extend(celery_workers(count=1, concurrency=6, env=WORKER_ENV))
 
     (collection,) = wait_until_ended(collection, timeout=120, while_waiting=supervise)
-    assert collection.status == CollectionStatus.COMPLETED
+    assert collection.status == BackfillStatus.COMPLETED
     assert_every_segment_ran_once(collection)
     stats = stats_of(amc_sim, report)
     assert stats["submits"] == 16
@@ -194,7 +194,7 @@ def test_kill_9_of_a_worker_mid_backfill_loses_no_segment(amc_sim, make_report, 
     first.kill()
 
     (collection,) = wait_until_ended(collection, timeout=120)
-    assert collection.status == CollectionStatus.COMPLETED
+    assert collection.status == BackfillStatus.COMPLETED
     assert_every_segment_ran_once(collection)
     stats = stats_of(amc_sim, report)
     assert stats["submits"] == 16

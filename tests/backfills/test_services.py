@@ -8,9 +8,9 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from backfills import services
-from backfills.models import BackfillSegment, CollectionStatus, ReportDataCollection, SegmentStatus
+from backfills.models import Backfill, BackfillSegment, BackfillStatus, SegmentStatus
 from backfills.segments import LookbackError, SegmentationConfigError
-from backfills.selectors import collection_progress, report_time_series, segment_result_rows
+from backfills.selectors import backfill_progress, report_time_series, segment_result_rows
 from instances.models import AmcInstance
 from recomamp.errors import Conflict, PermissionDenied
 from reports.models import ExecutionResultRow, ExecutionStatus, ReportExecution, TriggeredBy
@@ -64,7 +64,7 @@ def test_create_writes_the_collection_and_every_segment(report, analyst, engine_
         newest - dt.timedelta(days=29),
         newest,
     )
-    assert collection.status == CollectionStatus.IN_PROGRESS
+    assert collection.status == BackfillStatus.IN_PROGRESS
     assert collection.total_segments == len(segments)
     assert segments[0].window_start == collection.start_date
     assert segments[-1].window_end == collection.end_date
@@ -84,7 +84,7 @@ def test_create_without_start_stays_pending(report, analyst):
     collection = services.create_backfill(
         report=report, user=analyst, lookback_config=last_days(3), start=False
     )
-    assert collection.status == CollectionStatus.PENDING
+    assert collection.status == BackfillStatus.PENDING
     assert services.run_segment(segment_pk=collection.segments.first().pk) is None
 
 
@@ -100,7 +100,7 @@ def test_invalid_lookback_writes_nothing(report, analyst, lookback, field):
     with pytest.raises(LookbackError) as error:
         services.create_backfill(report=report, user=analyst, lookback_config=lookback)
     assert error.value.field.endswith(field)
-    assert not ReportDataCollection.objects.exists()
+    assert not Backfill.objects.exists()
 
 
 def test_lookback_past_retention_names_the_start_date(report, analyst):
@@ -130,7 +130,7 @@ def test_create_is_all_or_nothing(report, analyst, monkeypatch):
     monkeypatch.setattr(BackfillSegment.objects, "bulk_create", broken_bulk_create)
     with pytest.raises(IntegrityError):
         backfill(report, analyst)
-    assert not ReportDataCollection.objects.exists()
+    assert not Backfill.objects.exists()
 
 
 def test_viewers_may_not_create(report, viewer):
@@ -155,7 +155,7 @@ def test_preview_estimates_from_recent_runs_and_writes_nothing(report, analyst):
     assert len(plan.segments) == 30
     assert plan.typical_segment_seconds == pytest.approx(60)
     assert plan.estimated_seconds == pytest.approx(3 * 60)  # three waves of ten
-    assert not ReportDataCollection.objects.exists()
+    assert not Backfill.objects.exists()
     assert ReportExecution.objects.count() == 3
 
 
@@ -199,7 +199,7 @@ def test_a_finished_segment_starts_the_next(
     assert collection.segments.get(sequence=1).execution is not None
     assert sent_segments == []  # started in the finishing worker, not queued
     collection.refresh_from_db()
-    assert collection.status == CollectionStatus.IN_PROGRESS
+    assert collection.status == BackfillStatus.IN_PROGRESS
     assert collection.completed_segments == 1
 
 
@@ -235,7 +235,7 @@ def test_all_segments_completed_completes_the_collection(report, analyst, engine
     for execution in run_all(collection):
         end_execution(execution, ExecutionStatus.COMPLETED)
     collection.refresh_from_db()
-    assert collection.status == CollectionStatus.COMPLETED
+    assert collection.status == BackfillStatus.COMPLETED
     assert collection.completed_at is not None
     assert collection.progress_percent == 100.0
 
@@ -261,7 +261,7 @@ def test_failed_segment_is_retried_with_backoff_then_fails(report, analyst, engi
     segment.refresh_from_db()
     collection.refresh_from_db()
     assert (segment.status, segment.attempts) == (SegmentStatus.FAILED, 2)
-    assert collection.status == CollectionStatus.PARTIAL
+    assert collection.status == BackfillStatus.PARTIAL
     assert f"segment 1 ({segment.window_start}..{segment.window_end})" in collection.error_message
     assert (collection.completed_segments, collection.failed_segments) == (2, 1)
 
@@ -271,7 +271,7 @@ def test_every_segment_failing_fails_the_collection(report, analyst, engine_task
     for execution in run_all(collection):
         end_execution(execution, ExecutionStatus.FAILED, error="bad SQL")
     collection.refresh_from_db()
-    assert collection.status == CollectionStatus.FAILED
+    assert collection.status == BackfillStatus.FAILED
     assert collection.failed_segments == 2
 
 
@@ -289,16 +289,16 @@ def test_retry_failed_runs_failed_segments_again(report, analyst, engine_tasks):
     first, second = run_all(collection)
     end_execution(first, ExecutionStatus.COMPLETED)
     end_execution(second, ExecutionStatus.FAILED, error="boom")
-    assert services.retry_failed(collection=collection, user=analyst) == 1
-    assert collection.status == CollectionStatus.IN_PROGRESS
+    assert services.retry_failed(backfill=collection, user=analyst) == 1
+    assert collection.status == BackfillStatus.IN_PROGRESS
     segment = collection.segments.get(sequence=1)
     assert (segment.status, segment.attempts) == (SegmentStatus.PENDING, 0)
     again = services.run_segment(segment_pk=segment.pk)
     end_execution(again, ExecutionStatus.COMPLETED)
     collection.refresh_from_db()
-    assert collection.status == CollectionStatus.COMPLETED
+    assert collection.status == BackfillStatus.COMPLETED
     with pytest.raises(Conflict):
-        services.retry_failed(collection=collection, user=analyst)
+        services.retry_failed(backfill=collection, user=analyst)
 
 
 def test_cancel_stops_new_segments_and_cancels_running_ones(
@@ -307,24 +307,24 @@ def test_cancel_stops_new_segments_and_cancels_running_ones(
     collection = backfill(report, analyst, days=4, parallel_limit=2)
     running = [execution for execution in run_all(collection) if execution]
     with django_capture_on_commit_callbacks(execute=True):
-        services.cancel_backfill(collection=collection, user=analyst)
+        services.cancel_backfill(backfill=collection, user=analyst)
     collection.refresh_from_db()
-    assert collection.status == CollectionStatus.CANCELLED
+    assert collection.status == BackfillStatus.CANCELLED
     assert statuses(collection) == ["cancelled"] * 4
     for execution in running:
         execution.refresh_from_db()
         assert execution.status == ExecutionStatus.CANCELLED
     assert services.run_segment(segment_pk=collection.segments.last().pk) is None
     with pytest.raises(Conflict):
-        services.cancel_backfill(collection=collection, user=analyst)
+        services.cancel_backfill(backfill=collection, user=analyst)
 
 
 def test_viewers_may_not_cancel_or_retry(report, analyst, viewer, engine_tasks):
     collection = backfill(report, analyst, days=2)
     with pytest.raises(PermissionDenied):
-        services.cancel_backfill(collection=collection, user=viewer)
+        services.cancel_backfill(backfill=collection, user=viewer)
     with pytest.raises(PermissionDenied):
-        services.retry_failed(collection=collection, user=viewer)
+        services.retry_failed(backfill=collection, user=viewer)
 
 
 # -- the sweep -------------------------------------------------------------------------------
@@ -338,7 +338,7 @@ def test_sweep_settles_a_segment_whose_execution_ended_unnoticed(report, analyst
     result = services.sweep_backfills()
     assert result["settled"] == 1
     collection.refresh_from_db()
-    assert collection.status == CollectionStatus.COMPLETED
+    assert collection.status == BackfillStatus.COMPLETED
 
 
 def test_sweep_resends_segments_whose_task_was_lost(report, analyst, sent_segments):
@@ -356,7 +356,7 @@ def test_sweep_cancels_in_flight_runs_of_a_cancelled_backfill(
     collection = backfill(report, analyst, days=1)
     (execution,) = run_all(collection)
     # Cancelled, but the process died before telling the engine.
-    ReportDataCollection.objects.filter(pk=collection.pk).update(status=CollectionStatus.CANCELLED)
+    Backfill.objects.filter(pk=collection.pk).update(status=BackfillStatus.CANCELLED)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.sweep_backfills()["cancelled"] == 1
     execution.refresh_from_db()
@@ -371,7 +371,7 @@ def test_progress_counts_segments_and_estimates_time_left(report, analyst, engin
     collection = backfill(report, analyst, days=4, parallel_limit=2)
     first, second, *_ = run_all(collection)
     end_execution(first, ExecutionStatus.COMPLETED)
-    progress = collection_progress(collection=collection)
+    progress = backfill_progress(backfill=collection)
     assert (progress.done, progress.total, progress.percent) == (1, 4, 25.0)
     assert (progress.running, progress.pending) == (1, 2)
     assert progress.time_left_seconds > 0

@@ -7,7 +7,7 @@ from backfills.models import SegmentStatus
 from dashboards.services import refresh
 from reports.models import ExecutionResultRow, ExecutionStatus, ReportExecution, TriggeredBy
 from tests.dashboards.demo import build_demo_dashboard, demo_templates
-from tests.factories.backfills import BackfillSegmentFactory, ReportDataCollectionFactory
+from tests.factories.backfills import BackfillFactory, BackfillSegmentFactory
 
 _clock = {"now": timezone.now()}
 
@@ -41,7 +41,7 @@ def completed_run(report, *, start: dt.date, days: int, rows: list[dict], collec
 
 def backfilled(report, *, start: dt.date, days: int, rows_for_day):
     """A completed daily backfill: one segment (and run) per day, rows_for_day(day) each."""
-    collection = ReportDataCollectionFactory(
+    collection = BackfillFactory(
         report=report, start_date=start, end_date=start + dt.timedelta(days=days - 1)
     )
     for offset in range(days):
@@ -50,7 +50,7 @@ def backfilled(report, *, start: dt.date, days: int, rows_for_day):
             report, start=day, days=1, rows=rows_for_day(day), collection=collection
         )
         BackfillSegmentFactory(
-            collection=collection,
+            backfill=collection,
             sequence=offset,
             window_start=day,
             window_end=day,

@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 
 from backfills import services as backfill_services
-from backfills.models import CollectionStatus
+from backfills.models import BackfillStatus
 from dashboards import selectors
 from dashboards.models import Dashboard
 from reports import engine
@@ -46,7 +46,7 @@ def wait_for_everything(reports, collection, timeout=240.0):
         collection.refresh_from_db()
         if (
             not runs.exclude(status__in=engine.TERMINAL_STATUSES).exists()
-            and collection.status in {CollectionStatus.COMPLETED, CollectionStatus.PARTIAL}
+            and collection.status in {BackfillStatus.COMPLETED, BackfillStatus.PARTIAL}
             and _all_refreshed(reports)
         ):
             return

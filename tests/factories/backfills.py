@@ -2,13 +2,13 @@ import datetime as dt
 
 import factory
 
-from backfills.models import BackfillSegment, ReportDataCollection
+from backfills.models import Backfill, BackfillSegment
 from tests.factories.reports import ReportDefinitionFactory
 
 
-class ReportDataCollectionFactory(factory.django.DjangoModelFactory):
+class BackfillFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = ReportDataCollection
+        model = Backfill
 
     report = factory.SubFactory(ReportDefinitionFactory)
     lookback_config = factory.LazyFunction(lambda: {"type": "relative", "value": 7, "unit": "days"})
@@ -20,7 +20,7 @@ class BackfillSegmentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = BackfillSegment
 
-    collection = factory.SubFactory(ReportDataCollectionFactory)
+    backfill = factory.SubFactory(BackfillFactory)
     sequence = factory.Sequence(lambda n: n)
-    window_start = factory.SelfAttribute("collection.start_date")
-    window_end = factory.SelfAttribute("collection.end_date")
+    window_start = factory.SelfAttribute("backfill.start_date")
+    window_end = factory.SelfAttribute("backfill.end_date")

@@ -24,7 +24,7 @@ from recomamp.errors import ValidationFailed
 from reports.models import ReportBuilderAudit, ReportDefinition, ReportExecution
 from reports.services.reports import update_report
 from schedules.models import ReportSchedule
-from tests.factories.backfills import BackfillSegmentFactory, ReportDataCollectionFactory
+from tests.factories.backfills import BackfillFactory, BackfillSegmentFactory
 from tests.factories.dashboards import (
     DashboardFactory,
     DashboardViewFactory,
@@ -83,7 +83,7 @@ def world(catalogue):
     )
     ReportScheduleFactory(report=foreign_report)
     ReportExecutionFactory(report=foreign_report)
-    BackfillSegmentFactory(collection=ReportDataCollectionFactory(report=foreign_report))
+    BackfillSegmentFactory(backfill=BackfillFactory(report=foreign_report))
     InstanceAccessFactory(instance=foreign, user=owner, role=AccessRole.ADMIN)
 
     report = ReportDefinitionFactory(
@@ -95,7 +95,7 @@ def world(catalogue):
     )
     ReportScheduleFactory(report=report)
     ReportExecutionFactory(report=report)
-    BackfillSegmentFactory(collection=ReportDataCollectionFactory(report=report))
+    BackfillSegmentFactory(backfill=BackfillFactory(report=report))
     DashboardViewFactory(
         report_configuration__dashboard=DashboardFactory(name="Ours Dashboard", instance=ours)
     )
@@ -414,9 +414,9 @@ def test_a_viewer_cannot_pause_a_schedule_or_cancel_a_backfill(world, viewer):
     assert not schedule.is_paused
     url = f"/admin/schedules/reportschedule/{schedule.pk}/change/"
     assert viewer.post(url, {"cron_expression": "* * * * *"}).status_code == 403
-    collection = world["report"].collections.get()
+    collection = world["report"].backfills.get()
     viewer.post(
-        "/admin/backfills/reportdatacollection/",
+        "/admin/backfills/backfill/",
         {"action": "cancel", "_selected_action": [collection.pk]},
     )
     collection.refresh_from_db()

@@ -10,7 +10,7 @@ from instances.models import AccessRole
 from operations.models import AlertChannel, AlertIncident, AlertSubscription, IncidentKind
 from reports.models import ExecutionStatus, TriggeredBy
 from reports.signals import execution_finished
-from tests.factories.backfills import BackfillSegmentFactory, ReportDataCollectionFactory
+from tests.factories.backfills import BackfillFactory, BackfillSegmentFactory
 from tests.factories.instances import InstanceAccessFactory, UserFactory
 from tests.factories.reports import ReportExecutionFactory
 from tests.factories.schedules import ReportScheduleFactory
@@ -153,8 +153,8 @@ def test_a_backfill_that_ends_partial_alerts_its_owner(
 ):
     analyst.email = "owner@agency.example"
     analyst.save()
-    collection = ReportDataCollectionFactory(report=report, status="partial")
-    BackfillSegmentFactory(collection=collection, status="failed")
+    collection = BackfillFactory(report=report, status="partial")
+    BackfillSegmentFactory(backfill=collection, status="failed")
     execution = ReportExecutionFactory(
         report=report,
         triggered_by=TriggeredBy.BACKFILL,

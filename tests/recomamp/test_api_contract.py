@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from backfills.models import SegmentStatus
 from recomamp.api import MAX_SEARCH_LENGTH
 from reports.models import ExecutionResultRow, ExecutionStatus
-from tests.factories.backfills import BackfillSegmentFactory, ReportDataCollectionFactory
+from tests.factories.backfills import BackfillFactory, BackfillSegmentFactory
 from tests.factories.instances import UserFactory
 from tests.factories.reports import ReportExecutionFactory
 from tests.factories.schedules import ReportScheduleFactory
@@ -100,7 +100,7 @@ def _completed_segment(collection, day, *, instance=None):
     )
     ExecutionResultRow.objects.create(execution=execution, row_number=1, data={"day": day})
     BackfillSegmentFactory(
-        collection=collection,
+        backfill=collection,
         window_start=dt.date(2026, 10, day),
         window_end=dt.date(2026, 10, day),
         status=SegmentStatus.COMPLETED,
@@ -112,7 +112,7 @@ def _completed_segment(collection, day, *, instance=None):
 def test_backfill_series_is_paginated_and_reads_only_visible_executions(
     api, report, foreign_instance
 ):
-    collection = ReportDataCollectionFactory(report=report)
+    collection = BackfillFactory(report=report)
     for day in (1, 2, 3):
         _completed_segment(collection, day)
     _completed_segment(collection, 4, instance=foreign_instance)

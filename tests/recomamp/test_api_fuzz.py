@@ -21,7 +21,7 @@ from schemathesis.checks import (
 )
 
 from recomamp.wsgi import application
-from tests.factories.backfills import BackfillSegmentFactory, ReportDataCollectionFactory
+from tests.factories.backfills import BackfillFactory, BackfillSegmentFactory
 from tests.factories.instances import InstanceAccessFactory, UserFactory
 from tests.factories.reports import ReportDefinitionFactory, ReportExecutionFactory
 from tests.factories.schedules import ReportScheduleFactory
@@ -57,7 +57,7 @@ def token(db):
         report=report, status="completed", output_location="results/missing.csv", row_count=0
     )
     ReportScheduleFactory(report=report)
-    BackfillSegmentFactory(collection=ReportDataCollectionFactory(report=report, user=None))
+    BackfillSegmentFactory(backfill=BackfillFactory(report=report, user=None))
     yield Token.objects.create(user=user).key
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)

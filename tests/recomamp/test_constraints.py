@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.db import DataError, IntegrityError, connection, transaction
 
-from backfills.models import ReportDataCollection
-from tests.factories.backfills import BackfillSegmentFactory, ReportDataCollectionFactory
+from backfills.models import Backfill
+from tests.factories.backfills import BackfillFactory, BackfillSegmentFactory
 from tests.factories.dashboards import (
     DashboardFactory,
     DashboardFavoriteFactory,
@@ -95,8 +95,8 @@ def test_instance_access_is_unique_per_user_and_instance():
         (ReportExecutionFactory, "status", "exploded"),
         (ReportExecutionFactory, "triggered_by", "cron"),
         (ReportScheduleFactory, "schedule_type", "yearly"),
-        (ReportDataCollectionFactory, "segment_type", "hourly"),
-        (ReportDataCollectionFactory, "status", "done"),
+        (BackfillFactory, "segment_type", "hourly"),
+        (BackfillFactory, "status", "done"),
         (BackfillSegmentFactory, "status", "lost"),
         (DashboardFactory, "dashboard_type", "pie"),
         (DashboardViewFactory, "view_type", "gauge"),
@@ -112,17 +112,13 @@ def test_enum_columns_reject_unknown_values(factory, field, bad):
 
 
 def test_backfill_lookback_is_at_most_365_days():
-    ReportDataCollectionFactory(max_lookback_days=365)
-    rejects(lambda: ReportDataCollectionFactory(max_lookback_days=366))
+    BackfillFactory(max_lookback_days=365)
+    rejects(lambda: BackfillFactory(max_lookback_days=366))
     rejects(lambda: ReportDefinitionFactory(lookback_days=366))
 
 
 def test_windows_must_not_be_inverted():
-    rejects(
-        lambda: ReportDataCollectionFactory(
-            start_date=dt.date(2026, 10, 8), end_date=dt.date(2026, 10, 1)
-        )
-    )
+    rejects(lambda: BackfillFactory(start_date=dt.date(2026, 10, 8), end_date=dt.date(2026, 10, 1)))
     rejects(
         lambda: BackfillSegmentFactory(
             window_start=dt.date(2026, 10, 8), window_end=dt.date(2026, 10, 1)
@@ -157,9 +153,9 @@ def test_template_in_use_cannot_be_deleted():
 
 def test_deleting_a_report_removes_its_executions_and_backfills():
     execution = ReportExecutionFactory()
-    ReportDataCollectionFactory(report=execution.report)
+    BackfillFactory(report=execution.report)
     execution.report.delete()
-    assert not ReportDataCollection.objects.exists()
+    assert not Backfill.objects.exists()
 
 
 def test_partial_indexes_exist():

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from backfills.models import ReportDataCollection
+from backfills.models import Backfill
 from dashboards.models import Dashboard
 from recomamp.errors import FieldError, ValidationFailed
 from reports.builder import services as builder_services
@@ -85,7 +85,7 @@ def nothing_created():
         not ReportDefinition.objects.exists()
         and not Dashboard.objects.exists()
         and not ReportSchedule.objects.exists()
-        and not ReportDataCollection.objects.exists()
+        and not Backfill.objects.exists()
         and not ReportExecution.objects.exists()
         and not BuilderSubmission.objects.exists()
     )
@@ -288,7 +288,7 @@ def test_submit_creates_report_schedule_backfill_and_first_run(api, body, engine
     schedule = ReportSchedule.objects.get(report=report)
     assert data["schedule"]["schedule_id"] == schedule.schedule_id
     assert schedule.cron_expression == "0 9 * * 1"
-    collection = ReportDataCollection.objects.get(report=report)
+    collection = Backfill.objects.get(report=report)
     assert data["backfill"]["total_segments"] == collection.total_segments
     manual = ReportExecution.objects.get(report=report, triggered_by="manual")
     assert data["execution"]["execution_id"] == manual.execution_id

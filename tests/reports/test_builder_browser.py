@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from backfills.models import ReportDataCollection
+from backfills.models import Backfill
 from instances.models import AccessRole
 from instances.services import ensure_analysts_group
 from reports.models import ReportBuilderAudit, ReportDefinition
@@ -140,10 +140,10 @@ def test_an_analyst_builds_a_scheduled_backfilled_report_in_the_wizard(
     assert schedule.schedule_id in page.locator("#result_list").inner_text()
     screenshot(page, "builder-7-schedule-in-admin")
 
-    collection = ReportDataCollection.objects.get(report=report)
+    collection = Backfill.objects.get(report=report)
     assert collection.segment_type == "weekly"
     assert (collection.end_date - collection.start_date).days == 89
-    page.goto(f"{live_server.url}/admin/backfills/reportdatacollection/?q={report.report_id}")
+    page.goto(f"{live_server.url}/admin/backfills/backfill/?q={report.report_id}")
     assert page.locator("#result_list tbody tr").count() == 1
     screenshot(page, "builder-8-backfill-in-admin")
 
