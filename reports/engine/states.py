@@ -25,7 +25,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -142,8 +142,26 @@ def move(
     allows to move there) and matches `where`; the state it left when this call moved it,
     else None.
 
-    The row is locked, updated and the event written in one transaction.
+    The row is locked, updated and the event written in one statement (PostgreSQL) or one
+    transaction.
     """
+    moved = move_returning_instance(
+        execution_pk, to, sources=sources, where=where, user=user, detail=detail, **fields
+    )
+    return None if moved is None else moved[0]
+
+
+def move_returning_instance(
+    execution_pk,
+    to: State,
+    *,
+    sources: frozenset[State] | set[State] | None = None,
+    where: Q | None = None,
+    user=None,
+    detail: dict[str, Any] | None = None,
+    **fields,
+) -> tuple[State, Any] | None:
+    """`move`, also answering the execution's instance (the caller gives its slot back)."""
     allowed = sources_of(to)
     if sources is None:
         sources = allowed
@@ -155,30 +173,76 @@ def move(
     if to in TERMINAL_STATES or to == CANCELLING:
         fields.setdefault("completed_at", now)
         fields.setdefault("next_poll_at", None)
+    rows = ReportExecution.objects.filter(pk=execution_pk, phase__in=phases)
+    if where is not None:
+        rows = rows.filter(where)
+    event = {
+        "to_status": to.status,
+        "to_phase": to.phase,
+        "at": now,
+        "worker": "" if user is not None else worker_name(),
+        "user_id": user.pk if user is not None else None,
+        "detail": _clean(detail),
+    }
+    values = {"status": to.status, "phase": to.phase, "updated_at": now, **fields}
+    if connection.vendor == "postgresql":
+        moved = _move_in_one_statement(rows, values, event)
+    else:
+        moved = _move_in_a_transaction(execution_pk, rows, values, event)
+    if moved is None:
+        return None
+    return State(moved[0], moved[1]), moved[2]
+
+
+def _move_in_one_statement(rows, values: dict[str, Any], event: dict[str, Any]):
+    """Lock the row if it is still where the move starts, update it and write its event: one
+    round trip, atomic on its own. FOR UPDATE re-checks the conditions against the newest
+    version of the row, so of two concurrent moves only one finds it."""
+    locked, params = (
+        rows.order_by().values("id", "status", "phase", "instance_id").query.sql_with_params()
+    )
+    executions = ReportExecution._meta
+    assignments, set_params = [], []
+    for name, value in values.items():
+        field = executions.get_field(name)
+        assignments.append(f"{connection.ops.quote_name(field.column)} = %s")
+        set_params.append(field.get_db_prep_save(value, connection))
+    events = ExecutionEvent._meta
+    event_fields = [events.get_field(name) for name in event]
+    event_params = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(event_fields, event.values(), strict=True)
+    ]
+    sql = (
+        f"WITH claimed AS ({locked} FOR UPDATE), "
+        f"moved AS (UPDATE {executions.db_table} AS r SET {', '.join(assignments)} "
+        "FROM claimed WHERE r.id = claimed.id "
+        "RETURNING r.id, claimed.status, claimed.phase, claimed.instance_id), "
+        f"logged AS (INSERT INTO {events.db_table} (execution_id, from_status, from_phase, "
+        f"{', '.join(connection.ops.quote_name(field.column) for field in event_fields)}) "
+        f"SELECT moved.id, moved.status, moved.phase, {', '.join(['%s'] * len(event_params))} "
+        "FROM moved) "
+        "SELECT status, phase, instance_id FROM moved"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *set_params, *event_params])
+        return cursor.fetchone()
+
+
+def _move_in_a_transaction(execution_pk, rows, values: dict[str, Any], event: dict[str, Any]):
     with transaction.atomic(savepoint=False):
-        rows = ReportExecution.objects.select_for_update(of=("self",)).filter(
-            pk=execution_pk, phase__in=phases
+        current = (
+            rows.select_for_update(of=("self",))
+            .values_list("status", "phase", "instance_id")
+            .first()
         )
-        if where is not None:
-            rows = rows.filter(where)
-        current = rows.values_list("status", "phase").first()
         if current is None:
             return None
-        ReportExecution.objects.filter(pk=execution_pk).update(
-            status=to.status, phase=to.phase, updated_at=now, **fields
-        )
+        ReportExecution.objects.filter(pk=execution_pk).update(**values)
         ExecutionEvent.objects.create(
-            execution_id=execution_pk,
-            from_status=current[0],
-            from_phase=current[1],
-            to_status=to.status,
-            to_phase=to.phase,
-            at=now,
-            worker="" if user is not None else worker_name(),
-            user=user,
-            detail=_clean(detail),
+            execution_id=execution_pk, from_status=current[0], from_phase=current[1], **event
         )
-    return State(*current)
+    return current
 
 
 def _clean(detail: dict[str, Any] | None) -> dict[str, Any]:
