@@ -92,12 +92,12 @@ def finish(
     back (a cancelling one keeps it until AMC has been told) and, after commit,
     `execution_finished` for the other apps."""
     assert to in states.TERMINAL_STATES or to == CANCELLING
-    left = states.move(
+    moved = states.move_returning_instance(
         execution_pk, to, sources=sources, where=where, user=user, detail=detail, **fields
     )
-    if left is None:
+    if moved is None:
         return False
-    instance_pk = ReportExecution.objects.values_list("instance_id", flat=True).get(pk=execution_pk)
+    left, instance_pk = moved
     if to != CANCELLING and left.phase in states.SLOT_PHASES:
         slots.release_slot(execution_pk, instance_pk)
     send_execution_finished(execution_pk, to.status)
@@ -170,7 +170,7 @@ def submit(execution: ReportExecution) -> None:
 
 def record_submitted(execution: ReportExecution, amc: AmcExecution, *, adopted=False) -> None:
     now = timezone.now()
-    delay = settings.RECOMAMP_POLL_MIN_SECONDS
+    delay = first_poll_delay(execution.instance_id)
     moved = states.move(
         execution.pk,
         SUBMITTED,
@@ -289,7 +289,7 @@ def poll(execution_pk) -> None:
         retry_later(execution, exc)
         return
     if amc.status == AmcStatus.SUCCEEDED:
-        observe_latency(execution)
+        observe_latency(execution, amc)
         moved = states.move(
             execution_pk,
             DOWNLOADING,
@@ -302,8 +302,10 @@ def poll(execution_pk) -> None:
         )
         if moved:
             # AMC no longer runs it: the slot goes to the next waiting execution now.
-            slots.release_slot(execution_pk, execution.instance_id)
-            download(execution_pk, claimed=True)
+            slots.release_slot(
+                execution_pk, execution.instance_id, cap=execution.instance.concurrency_cap
+            )
+            download(execution_pk, claimed=execution)
     elif amc.status in (AmcStatus.FAILED, "REJECTED"):
         finish(
             execution_pk,
@@ -346,33 +348,62 @@ def poll(execution_pk) -> None:
         queue.enqueue(_tasks().poll_execution, execution_pk, countdown=delay)
 
 
-#: Per process and instance: how long AMC took recently from submit to SUCCEEDED (a moving
-#: average), so the next poll comes when the run is likely done rather than on a fixed clock.
-_observed_seconds: dict = {}
+#: Per process and instance: how long AMC's runs took recently, from submit to SUCCEEDED by
+#: AMC's own clock (a moving average and its mean deviation), so a poll comes when the run is
+#: likely done rather than on a fixed clock.
+_observed: dict = {}
 
 
-def observe_latency(execution: ReportExecution) -> None:
-    if execution.started_at is None:
+def observe_latency(execution: ReportExecution, amc: AmcExecution) -> None:
+    if amc.creation_time is not None and amc.end_time is not None:
+        took = (amc.end_time - amc.creation_time).total_seconds()
+    elif execution.started_at is not None:
+        took = (timezone.now() - execution.started_at).total_seconds()
+    else:
         return
-    took = (timezone.now() - execution.started_at).total_seconds()
-    previous = _observed_seconds.get(execution.instance_id)
-    _observed_seconds[execution.instance_id] = (
-        took if previous is None else 0.7 * previous + 0.3 * took
+    previous = _observed.get(execution.instance_id)
+    if previous is None:
+        _observed[execution.instance_id] = (took, took / 4)
+        return
+    mean, deviation = previous
+    _observed[execution.instance_id] = (
+        0.8 * mean + 0.2 * took,
+        0.75 * deviation + 0.25 * abs(took - mean),
+    )
+
+
+def expected_seconds(instance_pk) -> float | None:
+    """When a run of this instance is likely done, counted from its submit: the recent mean
+    plus its deviation (a poll a little late, rather than one too early and another after)."""
+    observed = _observed.get(instance_pk)
+    if observed is None:
+        return None
+    mean, deviation = observed
+    return mean + max(deviation, 0.01)
+
+
+def first_poll_delay(instance_pk) -> float:
+    expected = expected_seconds(instance_pk)
+    if expected is None:
+        return settings.RECOMAMP_POLL_MIN_SECONDS
+    return min(
+        max(settings.RECOMAMP_POLL_MIN_SECONDS, expected), settings.RECOMAMP_POLL_MAX_SECONDS
     )
 
 
 def poll_delay(execution: ReportExecution) -> float:
-    """When to ask AMC again: at the time runs of this instance have been taking (observed in
-    this process), else a tenth of the time it has run; within the configured bounds."""
+    """When to ask AMC again: when runs of this instance have been ending (observed in this
+    process), else a tenth of the time it has run; within the configured bounds."""
     elapsed = (timezone.now() - (execution.started_at or timezone.now())).total_seconds()
-    expected = _observed_seconds.get(execution.instance_id)
+    expected = expected_seconds(execution.instance_id)
     delay = expected - elapsed if expected and elapsed < expected else elapsed / 10
     return min(max(settings.RECOMAMP_POLL_MIN_SECONDS, delay), settings.RECOMAMP_POLL_MAX_SECONDS)
 
 
-def download(execution_pk, *, claimed: bool = False) -> None:
-    """Store the CSV, load its rows and complete the execution; once, even if asked twice."""
-    if not claimed:
+def download(execution_pk, *, claimed: ReportExecution | None = None) -> None:
+    """Store the CSV, load its rows and complete the execution; once, even if asked twice.
+    `claimed`: the execution, loaded, when the caller has just moved it to downloading."""
+    if claimed is None:
         now = timezone.now()
         taken = states.move(
             execution_pk,
@@ -384,7 +415,7 @@ def download(execution_pk, *, claimed: bool = False) -> None:
         )
         if not taken:
             return  # another worker is downloading it
-    execution = load(execution_pk)
+    execution = claimed or load(execution_pk)
     try:
         results.store_and_complete(execution)
     except AmcDownloadExpired as exc:
