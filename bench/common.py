@@ -42,3 +42,20 @@ def process_group_cpu_seconds(pgid: int) -> float:
         if int(fields[2]) == pgid:  # field 5 of stat: the process group
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / ticks
+
+
+def wait_until_idle(pgids: list[int], *, timeout: float = 60.0) -> float:
+    """Wait until the process groups (Celery workers: every pool process warms itself up after
+    "ready.") use under 5 % of a CPU over a second; start-up is not what a benchmark measures.
+    Returns the seconds waited."""
+    import time
+
+    started = time.monotonic()
+    before = sum(process_group_cpu_seconds(pgid) for pgid in pgids)
+    while time.monotonic() - started < timeout:
+        time.sleep(1.0)
+        now = sum(process_group_cpu_seconds(pgid) for pgid in pgids)
+        if now - before < 0.05:
+            break
+        before = now
+    return time.monotonic() - started
