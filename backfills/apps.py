@@ -7,10 +7,13 @@ class BackfillsConfig(AppConfig):
 
     def ready(self) -> None:
         from reports.models import ReportExecution
-        from reports.signals import execution_finished
+        from reports.signals import execution_finished, execution_left_amc
 
         execution_finished.connect(
             _on_execution_finished, sender=ReportExecution, dispatch_uid="backfills.segment"
+        )
+        execution_left_amc.connect(
+            _on_execution_left_amc, sender=ReportExecution, dispatch_uid="backfills.next"
         )
 
 
@@ -21,3 +24,12 @@ def _on_execution_finished(sender, execution, **kwargs) -> None:
     from backfills.services import segment_finished
 
     segment_finished(execution_pk=execution.pk)
+
+
+def _on_execution_left_amc(sender, backfill_pk=None, **kwargs) -> None:
+    """A segment's execution left AMC (downloading now): the next segment starts at once."""
+    if backfill_pk is None:
+        return
+    from backfills.services import release_next
+
+    release_next(backfill_pk=backfill_pk, inline=True)

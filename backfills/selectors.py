@@ -77,6 +77,18 @@ def effective_parallel_limit(backfill: Backfill) -> int:
     return max(1, min(configured, backfill.report.instance.concurrency_cap))
 
 
+def segments_at_amc(backfill: Backfill) -> int:
+    """The backfill's running segments whose execution AMC may still be running (or will: not
+    yet submitted); its parallel limit bounds these. A segment whose execution is downloading
+    no longer counts, as it no longer holds an instance slot (reports.engine.slots)."""
+    from reports.engine.states import ACTIVE_AT_AMC_PHASES
+
+    return backfill.segments.filter(
+        Q(execution__isnull=True) | Q(execution__phase__in=ACTIVE_AT_AMC_PHASES),
+        status=SegmentStatus.RUNNING,
+    ).count()
+
+
 def recent_execution_seconds(
     *, instance: AmcInstance, limit: int = RECENT_EXECUTIONS
 ) -> list[float]:

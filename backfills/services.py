@@ -41,6 +41,7 @@ from backfills.models import (
 from backfills.selectors import (
     TERMINAL_BACKFILL_STATUSES,
     effective_parallel_limit,
+    segments_at_amc,
     typical_segment_seconds,
 )
 from recomamp.errors import Conflict, DomainError
@@ -252,7 +253,7 @@ def release_next(*, backfill_pk, inline: bool = False) -> int:
     )
     if backfill is None:
         return 0
-    running = backfill.segments.filter(status=SegmentStatus.RUNNING).count()
+    running = segments_at_amc(backfill)
     free = effective_parallel_limit(backfill) - running
     if free <= 0:
         return 0
@@ -323,7 +324,7 @@ def _claim(segment_pk) -> tuple[Backfill, BackfillSegment] | None:
         backfill = _lock(backfill_pk)
         if backfill is None or backfill.status != BackfillStatus.IN_PROGRESS:
             return None
-        running = backfill.segments.filter(status=SegmentStatus.RUNNING).count()
+        running = segments_at_amc(backfill)
         if running >= effective_parallel_limit(backfill):
             return None  # a finishing segment releases it
         claimed = segments.filter(_due(), status=SegmentStatus.PENDING).update(

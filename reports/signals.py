@@ -24,6 +24,36 @@ logger = logging.getLogger(__name__)
 
 execution_finished = Signal()
 
+#: Sent after commit when AMC no longer runs an execution (it reported SUCCEEDED) and the
+#: execution goes on to its download: its instance slot is free again. Keyword arguments:
+#: `execution_pk`, `instance_pk`, `backfill_pk` (None outside backfills). Receivers run each on
+#: their own (`send_robust`), in the worker's step, before the download.
+execution_left_amc = Signal()
+
+
+def send_execution_left_amc(execution_pk, *, instance_pk, backfill_pk) -> None:
+    transaction.on_commit(
+        lambda: _send_left_amc(execution_pk, instance_pk=instance_pk, backfill_pk=backfill_pk)
+    )
+
+
+def _send_left_amc(execution_pk, *, instance_pk, backfill_pk) -> None:
+    from reports.models import ReportExecution
+
+    for receiver, result in execution_left_amc.send_robust(
+        sender=ReportExecution,
+        execution_pk=execution_pk,
+        instance_pk=instance_pk,
+        backfill_pk=backfill_pk,
+    ):
+        if isinstance(result, Exception):
+            logger.error(
+                "execution_left_amc receiver %r failed for %s",
+                receiver,
+                execution_pk,
+                exc_info=result,
+            )
+
 
 def send_execution_finished(execution_pk, status: str) -> None:
     """Send `execution_finished` once the current transaction commits (now, outside one)."""

@@ -89,6 +89,8 @@ SLOT_PHASES = frozenset(
         ExecutionPhase.CANCELLING,
     }
 )
+#: Phases of an execution that AMC runs or will run: waiting for a slot, or holding one.
+ACTIVE_AT_AMC_PHASES = frozenset({ExecutionPhase.QUEUED, *SLOT_PHASES})
 ACTIVE_STATUSES = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
 TERMINAL_STATUSES = frozenset(
     {ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}

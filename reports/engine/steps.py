@@ -42,7 +42,7 @@ from reports.engine.states import (
     State,
 )
 from reports.models import ExecutionPhase, ReportExecution
-from reports.signals import send_execution_finished
+from reports.signals import send_execution_finished, send_execution_left_amc
 
 logger = logging.getLogger(__name__)
 
@@ -304,6 +304,11 @@ def poll(execution_pk) -> None:
             # AMC no longer runs it: the slot goes to the next waiting execution now.
             slots.release_slot(
                 execution_pk, execution.instance_id, cap=execution.instance.concurrency_cap
+            )
+            send_execution_left_amc(
+                execution_pk,
+                instance_pk=execution.instance_id,
+                backfill_pk=execution.collection_id,
             )
             download(execution_pk, claimed=execution)
     elif amc.status in (AmcStatus.FAILED, "REJECTED"):

@@ -13,7 +13,13 @@ from backfills.segments import LookbackError, SegmentationConfigError
 from backfills.selectors import backfill_progress, report_time_series, segment_result_rows
 from instances.models import AmcInstance
 from recomamp.errors import Conflict, PermissionDenied
-from reports.models import ExecutionResultRow, ExecutionStatus, ReportExecution, TriggeredBy
+from reports.models import (
+    ExecutionPhase,
+    ExecutionResultRow,
+    ExecutionStatus,
+    ReportExecution,
+    TriggeredBy,
+)
 from reports.windows import today_in
 from tests.backfills.conftest import end_execution
 from tests.factories.reports import ReportExecutionFactory
@@ -201,6 +207,33 @@ def test_a_finished_segment_starts_the_next(
     collection.refresh_from_db()
     assert collection.status == BackfillStatus.IN_PROGRESS
     assert collection.completed_segments == 1
+
+
+def test_the_next_segment_starts_when_amc_is_done_with_one_before_its_download(
+    report, analyst, engine_tasks, sent_segments
+):
+    """The parallel limit bounds the segments AMC runs: one that AMC reported SUCCEEDED holds
+    no instance slot while it downloads, so the next segment goes to AMC meanwhile."""
+    from reports.signals import execution_left_amc
+
+    collection = backfill(report, analyst, days=3, parallel_limit=1)
+    first = run_all(collection)[0]
+    assert statuses(collection) == ["running", "pending", "pending"]
+
+    ReportExecution.objects.filter(pk=first.pk).update(
+        status=ExecutionStatus.RUNNING, phase=ExecutionPhase.DOWNLOADING
+    )
+    execution_left_amc.send(
+        sender=ReportExecution,
+        execution_pk=first.pk,
+        instance_pk=first.instance_id,
+        backfill_pk=collection.pk,
+    )
+
+    assert statuses(collection) == ["running", "running", "pending"]
+    assert collection.segments.get(sequence=1).execution is not None
+    assert sent_segments == []  # started in the worker that saw AMC finish
+    assert services.run_segment(segment_pk=collection.segments.get(sequence=2).pk) is None
 
 
 def test_a_claim_taken_back_by_the_sweep_creates_no_execution(report, analyst, engine_tasks):
