@@ -34,7 +34,7 @@ WORKER_CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 # The engine's timings for the run: poll often, as a 1 s AMC execution deserves.
 ENGINE_ENV = {
     "RECOMAMP_POLL_MIN_SECONDS": os.environ.get("BENCH_POLL_MIN", "0.2"),
-    "RECOMAMP_POLL_MAX_SECONDS": os.environ.get("BENCH_POLL_MAX", "0.5"),
+    "RECOMAMP_POLL_MAX_SECONDS": os.environ.get("BENCH_POLL_MAX", "2"),
     "RECOMAMP_LEASE_SECONDS": "30",
 }
 SQL = (
