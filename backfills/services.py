@@ -44,6 +44,7 @@ from backfills.selectors import (
     segments_at_amc,
     typical_segment_seconds,
 )
+from backfills.states import move
 from recomamp.errors import Conflict, DomainError
 from reports import engine
 from reports.models import (
@@ -211,8 +212,12 @@ def _audit_change(backfill: Backfill, *, user, action: str, before: dict) -> Non
 
 def _start(backfill: Backfill) -> bool:
     now = timezone.now()
-    started = Backfill.objects.filter(pk=backfill.pk, status=BackfillStatus.PENDING).update(
-        status=BackfillStatus.IN_PROGRESS, started_at=now, updated_at=now
+    started = move(
+        Backfill.objects.filter(pk=backfill.pk),
+        BackfillStatus.IN_PROGRESS,
+        sources={BackfillStatus.PENDING},
+        started_at=now,
+        updated_at=now,
     )
     if started:
         backfill.status = BackfillStatus.IN_PROGRESS
@@ -327,8 +332,10 @@ def _claim(segment_pk) -> tuple[Backfill, BackfillSegment] | None:
         running = segments_at_amc(backfill)
         if running >= effective_parallel_limit(backfill):
             return None  # a finishing segment releases it
-        claimed = segments.filter(_due(), status=SegmentStatus.PENDING).update(
-            status=SegmentStatus.RUNNING,
+        claimed = move(
+            segments.filter(_due()),
+            SegmentStatus.RUNNING,
+            sources={SegmentStatus.PENDING},
             attempts=F("attempts") + 1,
             next_attempt_at=None,
             execution=None,
@@ -351,8 +358,12 @@ def _this_attempt(segment: BackfillSegment):
 def _fail_unstarted(segment: BackfillSegment, message: str) -> None:
     with transaction.atomic():
         backfill = _lock(segment.backfill_id)
-        failed = _this_attempt(segment).update(
-            status=SegmentStatus.FAILED, error_message=message, updated_at=timezone.now()
+        failed = move(
+            _this_attempt(segment),
+            SegmentStatus.FAILED,
+            sources={SegmentStatus.RUNNING},
+            error_message=message,
+            updated_at=timezone.now(),
         )
         if failed:
             refresh_backfill(backfill)
@@ -390,27 +401,33 @@ def segment_finished(*, execution_pk) -> None:
         now = timezone.now()
         fields = {"updated_at": now, "next_attempt_at": None}
         if execution.status == ExecutionStatus.COMPLETED:
-            fields.update(status=SegmentStatus.COMPLETED, error_message="")
+            to = SegmentStatus.COMPLETED
+            fields.update(error_message="")
         elif execution.status == ExecutionStatus.CANCELLED:
-            fields.update(status=SegmentStatus.CANCELLED, error_message=execution.error_message)
+            to = SegmentStatus.CANCELLED
+            fields.update(error_message=execution.error_message)
         elif execution.status == ExecutionStatus.FAILED:
             config = backfill.segmentation_config
             max_attempts = int(config.get("max_attempts") or 1)
             may_retry = config.get("retry_failed", True) and segment.attempts < max_attempts
             if may_retry and backfill.status == BackfillStatus.IN_PROGRESS:
                 retry_in = retry_delay(segment.attempts)
+                to = SegmentStatus.PENDING
                 fields.update(
-                    status=SegmentStatus.PENDING,
                     next_attempt_at=now + timedelta(seconds=retry_in),
                     error_message=f"Attempt {segment.attempts} failed: {execution.error_message}",
                 )
             else:
-                fields.update(status=SegmentStatus.FAILED, error_message=execution.error_message)
+                to = SegmentStatus.FAILED
+                fields.update(error_message=execution.error_message)
         else:
             return  # not ended: nothing to record
-        BackfillSegment.objects.filter(
-            pk=segment.pk, execution_id=execution_pk, status=SegmentStatus.RUNNING
-        ).update(**fields)
+        move(
+            BackfillSegment.objects.filter(pk=segment.pk, execution_id=execution_pk),
+            to,
+            sources={SegmentStatus.RUNNING},
+            **fields,
+        )
         refresh_backfill(backfill)
         # The freed place goes to the next segment at once, in this process: no queue between
         # one segment's end and the next one's start.
@@ -449,7 +466,6 @@ def refresh_backfill(backfill: Backfill) -> Backfill:
             status = BackfillStatus.PARTIAL
     ended = status in TERMINAL_BACKFILL_STATUSES
     fields = {
-        "status": status,
         "total_segments": counts["total"],
         "completed_segments": counts["completed"],
         "failed_segments": counts["failed"],
@@ -457,8 +473,12 @@ def refresh_backfill(backfill: Backfill) -> Backfill:
         "completed_at": (backfill.completed_at or timezone.now()) if ended else None,
         "updated_at": timezone.now(),
     }
-    Backfill.objects.filter(pk=backfill.pk).update(**fields)
-    for name, value in fields.items():
+    rows = Backfill.objects.filter(pk=backfill.pk)
+    if status != backfill.status:
+        move(rows, status, sources={backfill.status}, **fields)
+    else:
+        rows.update(**fields)
+    for name, value in {"status": status, **fields}.items():
         setattr(backfill, name, value)
     if ended and backfill.status != BackfillStatus.CANCELLED:
         logger.info("backfill %s %s", backfill.pk, status)
@@ -491,8 +511,10 @@ def retry_failed(*, backfill: Backfill, user) -> int:
         if locked.status == BackfillStatus.CANCELLED:
             raise Conflict("The backfill was cancelled.", field="status")
         before = _audit_state(locked)
-        retried = locked.segments.filter(status=SegmentStatus.FAILED).update(
-            status=SegmentStatus.PENDING,
+        retried = move(
+            locked.segments.all(),
+            SegmentStatus.PENDING,
+            sources={SegmentStatus.FAILED},
             attempts=0,
             next_attempt_at=None,
             updated_at=timezone.now(),
@@ -503,11 +525,13 @@ def retry_failed(*, backfill: Backfill, user) -> int:
         )
         if not retried:
             raise Conflict("The backfill has no failed segments.", field="status")
-        if locked.status != BackfillStatus.PENDING:
+        if move(
+            Backfill.objects.filter(pk=locked.pk),
+            BackfillStatus.IN_PROGRESS,
+            sources={BackfillStatus.FAILED, BackfillStatus.PARTIAL},
+            completed_at=None,
+        ):
             locked.status = BackfillStatus.IN_PROGRESS
-            Backfill.objects.filter(pk=locked.pk).update(
-                status=BackfillStatus.IN_PROGRESS, completed_at=None
-            )
         refresh_backfill(locked)
         _audit_change(locked, user=user, action="backfill failed segments retried", before=before)
         _release_after_commit(locked.pk)
@@ -523,10 +547,12 @@ def cancel_backfill(*, backfill: Backfill, user) -> Backfill:
         if locked.status in TERMINAL_BACKFILL_STATUSES:
             raise Conflict(f"The backfill is already {locked.status}.", field="status")
         before = _audit_state(locked)
+        move(Backfill.objects.filter(pk=locked.pk), BackfillStatus.CANCELLED)
         locked.status = BackfillStatus.CANCELLED
-        Backfill.objects.filter(pk=locked.pk).update(status=BackfillStatus.CANCELLED)
-        locked.segments.filter(status=SegmentStatus.PENDING).update(
-            status=SegmentStatus.CANCELLED,
+        move(
+            locked.segments.all(),
+            SegmentStatus.CANCELLED,
+            sources={SegmentStatus.PENDING},
             error_message="Cancelled by a user.",
             updated_at=timezone.now(),
         )
@@ -575,10 +601,10 @@ def sweep_backfills() -> dict[str, int]:
     # Claimed, but the worker died before the execution was created (or it was deleted by
     # hand): give the claim back. A late creator finds the claim gone and rolls back.
     stale = timezone.now() - timedelta(seconds=settings.RECOMAMP_LEASE_SECONDS)
-    orphaned = BackfillSegment.objects.filter(
-        status=SegmentStatus.RUNNING, execution__isnull=True, updated_at__lt=stale
-    ).update(
-        status=SegmentStatus.PENDING,
+    orphaned = move(
+        BackfillSegment.objects.filter(execution__isnull=True, updated_at__lt=stale),
+        SegmentStatus.PENDING,
+        sources={SegmentStatus.RUNNING},
         attempts=Greatest(F("attempts") - 1, 0),
         updated_at=timezone.now(),
     )
