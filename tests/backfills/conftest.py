@@ -1,6 +1,6 @@
 import pytest
 
-from backfills import services
+from backfills.services import running
 from reports import engine
 from reports.engine import states
 from reports.models import ExecutionPhase, ExecutionStatus, ReportExecution
@@ -19,7 +19,7 @@ def sent_segments(monkeypatch):
         def apply_async(self):
             sent.extend(signature.args[0] for signature in self.signatures)
 
-    monkeypatch.setattr(services, "group", FakeGroup)
+    monkeypatch.setattr(running, "group", FakeGroup)
     return sent
 
 

@@ -11,6 +11,7 @@ from backfills import services
 from backfills.models import Backfill, BackfillSegment, BackfillStatus, SegmentStatus
 from backfills.segments import LookbackError, SegmentationConfigError
 from backfills.selectors import backfill_progress, report_time_series, segment_result_rows
+from backfills.services import running
 from instances.models import AmcInstance
 from recomamp.errors import Conflict, PermissionDenied
 from reports.models import (
@@ -239,7 +240,7 @@ def test_the_next_segment_starts_when_amc_is_done_with_one_before_its_download(
 def test_a_claim_taken_back_by_the_sweep_creates_no_execution(report, analyst, engine_tasks):
     collection = backfill(report, analyst, days=1)
     segment = collection.segments.get()
-    claim = services._claim(segment.pk)
+    claim = running._claim(segment.pk)
     assert claim is not None
     # The worker stalls after the claim; a lease later the sweep gives the claim back.
     stale = timezone.now() - dt.timedelta(seconds=settings.RECOMAMP_LEASE_SECONDS + 1)
@@ -248,7 +249,7 @@ def test_a_claim_taken_back_by_the_sweep_creates_no_execution(report, analyst, e
     segment.refresh_from_db()
     assert (segment.status, segment.attempts) == (SegmentStatus.PENDING, 0)
     # The stalled worker resumes: its link finds the claim gone and rolls back.
-    late = services._this_attempt(claim[1])
+    late = running._this_attempt(claim[1])
     assert not late.exists()
     execution = services.run_segment(segment_pk=segment.pk)
     assert ReportExecution.objects.filter(collection=collection).get() == execution

@@ -1,6 +1,5 @@
-"""Backfills: plan, create, start, run, retry and cancel a report's history in segments.
-
-How a backfill runs (state lives in PostgreSQL, never in a chord callback):
+"""Running a backfill: start it, release its due segments under its parallel limit, run each
+segment as an execution, record each execution's end and derive the backfill's status.
 
 - ``start_backfill`` moves the backfill to in_progress and `release_next` sends a Celery
   group of ``run_segment`` tasks for as many due segments as the backfill's parallel limit
@@ -15,49 +14,32 @@ How a backfill runs (state lives in PostgreSQL, never in a chord callback):
 - When an execution ends, ``segment_finished`` (a receiver of ``execution_finished``) records
   the outcome on the segment, schedules a retry with backoff while attempts remain, derives the
   backfill's status from its segment rows, and starts the next segment in the same worker.
-- ``sweep_backfills`` (beat) repairs what a lost task or a killed worker left behind.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 
 from celery import group
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q
-from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from backfills import segments as segment_math
-from backfills.models import (
-    Backfill,
-    BackfillSegment,
-    BackfillStatus,
-    SegmentStatus,
-)
+from backfills.models import Backfill, BackfillSegment, BackfillStatus, SegmentStatus
 from backfills.selectors import (
     TERMINAL_BACKFILL_STATUSES,
     effective_parallel_limit,
     segments_at_amc,
-    typical_segment_seconds,
 )
+from backfills.services.audit import audit_state, record_change
 from backfills.states import move
 from recomamp.errors import Conflict, DomainError
-from reports import engine
-from reports.models import (
-    TERMINAL_STATUSES,
-    AuditStep,
-    ExecutionStatus,
-    ReportDefinition,
-    ReportExecution,
-    TriggeredBy,
-)
+from reports.models import ExecutionStatus, ReportExecution, TriggeredBy
 from reports.services.executions import create_execution
-from reports.services.reports import record_audit, require_write
-from reports.windows import today_in, window_for_days
+from reports.services.reports import require_write
+from reports.windows import window_for_days
 
 logger = logging.getLogger(__name__)
 
@@ -68,149 +50,22 @@ RETRY_MAX_SECONDS = 900.0
 NAMED_FAILURES = 10
 
 
-# -- plan and preview ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BackfillPlan:
-    """What a backfill would do: its window, segments, settings and estimated duration."""
-
-    window: segment_math.DateWindow
-    segments: list[segment_math.Segment]
-    config: segment_math.SegmentationConfig
-    instance_cap: int
-    typical_segment_seconds: float
-    estimated_seconds: float
-
-
-def plan_backfill(
-    *, report: ReportDefinition, lookback_config, segmentation_config=None
-) -> BackfillPlan:
-    """Validate the configs (errors name the field) and cut the window into segments."""
-    cap = report.instance.concurrency_cap
-    config = segment_math.validate_segmentation_config(segmentation_config or {}, instance_cap=cap)
-    window = segment_math.resolve_lookback(
-        lookback_config,
-        today=today_in(report.timezone),
-        data_lag_days=settings.AMC_DATA_LAG_DAYS,
-        retention_days=settings.AMC_RETENTION_DAYS,
-        max_days=settings.AMC_MAX_LOOKBACK_DAYS,
-    )
-    segments = segment_math.segments_for_window(window, config.type)
-    typical = typical_segment_seconds(instance=report.instance)
-    return BackfillPlan(
-        window=window,
-        segments=segments,
-        config=config,
-        instance_cap=cap,
-        typical_segment_seconds=typical,
-        estimated_seconds=segment_math.estimate_duration(
-            segment_count=len(segments),
-            concurrency=config.parallel_limit,
-            typical_segment_seconds=typical,
-        ),
-    )
-
-
-def preview_backfill(
-    *, report: ReportDefinition, lookback_config, segmentation_config=None
-) -> BackfillPlan:
-    """The segments and estimated duration of a backfill, writing nothing."""
-    return plan_backfill(
-        report=report, lookback_config=lookback_config, segmentation_config=segmentation_config
-    )
-
-
-# -- create and start ------------------------------------------------------------------------
-
-
-def create_backfill(
-    *,
-    report: ReportDefinition,
-    user,
-    lookback_config,
-    segmentation_config=None,
-    start: bool = True,
-) -> Backfill:
-    """The backfill and all its segment rows, atomically (or nothing); started unless asked."""
-    require_write(user=user, instance=report.instance)
-    if not report.is_active:
-        raise Conflict("The report is inactive; activate it to backfill it.", field="report")
-    plan = plan_backfill(
-        report=report, lookback_config=lookback_config, segmentation_config=segmentation_config
-    )
-    with transaction.atomic():
-        backfill = Backfill.objects.create(
-            report=report,
-            user=user,
-            lookback_config=dict(lookback_config),
-            segment_type=str(plan.config.type),
-            segmentation_config=plan.config.as_json(),
-            max_lookback_days=settings.AMC_MAX_LOOKBACK_DAYS,
-            start_date=plan.window.start,
-            end_date=plan.window.end,
-            total_segments=len(plan.segments),
-        )
-        BackfillSegment.objects.bulk_create(
-            BackfillSegment(
-                backfill=backfill,
-                sequence=segment.index,
-                window_start=segment.start,
-                window_end=segment.end,
-            )
-            for segment in plan.segments
-        )
-        record_audit(
-            report=report,
-            user=user,
-            step=AuditStep.SUBMIT,
-            action="backfill created",
-            configuration={
-                "collection": str(backfill.pk),
-                "lookback_config": backfill.lookback_config,
-                "segmentation_config": backfill.segmentation_config,
-                "window": [plan.window.start.isoformat(), plan.window.end.isoformat()],
-                "segments": len(plan.segments),
-            },
-        )
-        if start:
-            _start(backfill)
-    return backfill
+# -- start -----------------------------------------------------------------------------------
 
 
 def start_backfill(*, backfill: Backfill, user) -> Backfill:
     require_write(user=user, instance=backfill.report.instance)
     with transaction.atomic():
-        before = _audit_state(backfill)
-        if not _start(backfill):
+        before = audit_state(backfill)
+        if not start_pending(backfill):
             raise Conflict(f"The backfill is already {backfill.status}.", field="status")
-        _audit_change(backfill, user=user, action="backfill started", before=before)
+        record_change(backfill, user=user, action="backfill started", before=before)
     backfill.refresh_from_db()
     return backfill
 
 
-def _audit_state(backfill: Backfill) -> dict:
-    return {
-        "collection": str(backfill.pk),
-        "status": backfill.status,
-        "lookback_config": backfill.lookback_config,
-        "segmentation_config": backfill.segmentation_config,
-    }
-
-
-def _audit_change(backfill: Backfill, *, user, action: str, before: dict) -> None:
-    backfill.refresh_from_db(fields=["status"])
-    record_audit(
-        report=backfill.report,
-        user=user,
-        step=AuditStep.CHANGE,
-        action=action,
-        configuration=_audit_state(backfill),
-        before=before,
-    )
-
-
-def _start(backfill: Backfill) -> bool:
+def start_pending(backfill: Backfill) -> bool:
+    """Move a pending backfill to in_progress and release its first segments after commit."""
     now = timezone.now()
     started = move(
         Backfill.objects.filter(pk=backfill.pk),
@@ -221,18 +76,18 @@ def _start(backfill: Backfill) -> bool:
     )
     if started:
         backfill.status = BackfillStatus.IN_PROGRESS
-        _release_after_commit(backfill.pk)
+        release_after_commit(backfill.pk)
     return bool(started)
 
 
-# -- running segments ------------------------------------------------------------------------
+# -- release and run segments ----------------------------------------------------------------
 
 
 def _due() -> Q:
     return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
 
 
-def _lock(backfill_pk) -> Backfill | None:
+def lock_backfill(backfill_pk) -> Backfill | None:
     """The backfill row, locked: every change to its segments' states happens under it."""
     return (
         Backfill.objects.select_for_update(of=("self",))
@@ -275,7 +130,7 @@ def release_next(*, backfill_pk, inline: bool = False) -> int:
     return len(pks)
 
 
-def _release_after_commit(backfill_pk, *, inline: bool = False) -> None:
+def release_after_commit(backfill_pk, *, inline: bool = False) -> None:
     transaction.on_commit(lambda: release_next(backfill_pk=backfill_pk, inline=inline))
 
 
@@ -326,7 +181,7 @@ def _claim(segment_pk) -> tuple[Backfill, BackfillSegment] | None:
     if backfill_pk is None:
         return None
     with transaction.atomic():
-        backfill = _lock(backfill_pk)
+        backfill = lock_backfill(backfill_pk)
         if backfill is None or backfill.status != BackfillStatus.IN_PROGRESS:
             return None
         running = segments_at_amc(backfill)
@@ -357,7 +212,7 @@ def _this_attempt(segment: BackfillSegment):
 
 def _fail_unstarted(segment: BackfillSegment, message: str) -> None:
     with transaction.atomic():
-        backfill = _lock(segment.backfill_id)
+        backfill = lock_backfill(segment.backfill_id)
         failed = move(
             _this_attempt(segment),
             SegmentStatus.FAILED,
@@ -367,7 +222,10 @@ def _fail_unstarted(segment: BackfillSegment, message: str) -> None:
         )
         if failed:
             refresh_backfill(backfill)
-            _release_after_commit(backfill.pk)
+            release_after_commit(backfill.pk)
+
+
+# -- a segment's execution ended -------------------------------------------------------------
 
 
 def retry_delay(attempts: int) -> float:
@@ -391,7 +249,7 @@ def segment_finished(*, execution_pk) -> None:
         return
     retry_in = None
     with transaction.atomic():
-        backfill = _lock(segment.backfill_id)
+        backfill = lock_backfill(segment.backfill_id)
         segment = BackfillSegment.objects.filter(
             pk=segment.pk, execution_id=execution_pk, status=SegmentStatus.RUNNING
         ).first()
@@ -431,7 +289,7 @@ def segment_finished(*, execution_pk) -> None:
         refresh_backfill(backfill)
         # The freed place goes to the next segment at once, in this process: no queue between
         # one segment's end and the next one's start.
-        _release_after_commit(backfill.pk, inline=True)
+        release_after_commit(backfill.pk, inline=True)
         if retry_in is not None:
             segment_pk = str(segment.pk)
             transaction.on_commit(lambda: _send_run_segment(segment_pk, countdown=retry_in))
@@ -498,139 +356,3 @@ def _failure_summary(backfill: Backfill) -> str:
     if len(failed) > NAMED_FAILURES:
         lines.append(f"and {len(failed) - NAMED_FAILURES} more")
     return f"{len(failed)} segment(s) failed: " + "; ".join(lines)
-
-
-# -- retry and cancel ------------------------------------------------------------------------
-
-
-def retry_failed(*, backfill: Backfill, user) -> int:
-    """Give failed segments a fresh set of attempts and run them again; how many."""
-    require_write(user=user, instance=backfill.report.instance)
-    with transaction.atomic():
-        locked = _lock(backfill.pk)
-        if locked.status == BackfillStatus.CANCELLED:
-            raise Conflict("The backfill was cancelled.", field="status")
-        before = _audit_state(locked)
-        retried = move(
-            locked.segments.all(),
-            SegmentStatus.PENDING,
-            sources={SegmentStatus.FAILED},
-            attempts=0,
-            next_attempt_at=None,
-            updated_at=timezone.now(),
-        )
-        # Segments waiting out an automatic retry's backoff go now too.
-        locked.segments.filter(status=SegmentStatus.PENDING, next_attempt_at__isnull=False).update(
-            next_attempt_at=None
-        )
-        if not retried:
-            raise Conflict("The backfill has no failed segments.", field="status")
-        if move(
-            Backfill.objects.filter(pk=locked.pk),
-            BackfillStatus.IN_PROGRESS,
-            sources={BackfillStatus.FAILED, BackfillStatus.PARTIAL},
-            completed_at=None,
-        ):
-            locked.status = BackfillStatus.IN_PROGRESS
-        refresh_backfill(locked)
-        _audit_change(locked, user=user, action="backfill failed segments retried", before=before)
-        _release_after_commit(locked.pk)
-    backfill.refresh_from_db()
-    return retried
-
-
-def cancel_backfill(*, backfill: Backfill, user) -> Backfill:
-    """Stop sending segments and cancel the running ones (AMC is told through the engine)."""
-    require_write(user=user, instance=backfill.report.instance)
-    with transaction.atomic():
-        locked = _lock(backfill.pk)
-        if locked.status in TERMINAL_BACKFILL_STATUSES:
-            raise Conflict(f"The backfill is already {locked.status}.", field="status")
-        before = _audit_state(locked)
-        move(Backfill.objects.filter(pk=locked.pk), BackfillStatus.CANCELLED)
-        locked.status = BackfillStatus.CANCELLED
-        move(
-            locked.segments.all(),
-            SegmentStatus.CANCELLED,
-            sources={SegmentStatus.PENDING},
-            error_message="Cancelled by a user.",
-            updated_at=timezone.now(),
-        )
-        refresh_backfill(locked)
-        _audit_change(locked, user=user, action="backfill cancelled", before=before)
-    _cancel_running(backfill.pk)
-    backfill.refresh_from_db()
-    return backfill
-
-
-def _cancel_running(backfill_pk) -> int:
-    """Cancel the in-flight executions of a cancelled backfill; their segments follow."""
-    pks = list(
-        BackfillSegment.objects.filter(
-            backfill_id=backfill_pk,
-            backfill__status=BackfillStatus.CANCELLED,
-            status=SegmentStatus.RUNNING,
-            execution__status__in=engine.ACTIVE_STATUSES,
-        ).values_list("execution_id", flat=True)
-    )
-    for execution_pk in pks:
-        engine.request_cancel(execution_pk)
-    return len(pks)
-
-
-# -- the sweep -------------------------------------------------------------------------------
-
-
-def sweep_backfills() -> dict[str, int]:
-    """Crash recovery, run by beat: settle, cancel and restart what a lost task left behind.
-
-    - a segment still running an execution that ended (the worker died after the engine's
-      transition, before our receiver): settle it now;
-    - a segment claimed but left without an execution for a lease (the worker died between
-      claim and creation, or the execution was deleted by hand): back to pending;
-    - a cancelled backfill with executions still in flight: cancel them;
-    - an in-progress backfill with due segments and room under its limit (the run_segment
-      tasks were lost with Redis or a killed worker): send them again.
-    """
-    settled = 0
-    for execution_pk in BackfillSegment.objects.filter(
-        status=SegmentStatus.RUNNING, execution__status__in=TERMINAL_STATUSES
-    ).values_list("execution_id", flat=True):
-        segment_finished(execution_pk=execution_pk)
-        settled += 1
-    # Claimed, but the worker died before the execution was created (or it was deleted by
-    # hand): give the claim back. A late creator finds the claim gone and rolls back.
-    stale = timezone.now() - timedelta(seconds=settings.RECOMAMP_LEASE_SECONDS)
-    orphaned = move(
-        BackfillSegment.objects.filter(execution__isnull=True, updated_at__lt=stale),
-        SegmentStatus.PENDING,
-        sources={SegmentStatus.RUNNING},
-        attempts=Greatest(F("attempts") - 1, 0),
-        updated_at=timezone.now(),
-    )
-    cancelled = 0
-    for backfill_pk in (
-        BackfillSegment.objects.filter(
-            backfill__status=BackfillStatus.CANCELLED,
-            status=SegmentStatus.RUNNING,
-            execution__status__in=engine.ACTIVE_STATUSES,
-        )
-        .values_list("backfill_id", flat=True)
-        .distinct()
-    ):
-        cancelled += _cancel_running(backfill_pk)
-    released = 0
-    for backfill_pk in Backfill.objects.filter(status=BackfillStatus.IN_PROGRESS).values_list(
-        "pk", flat=True
-    ):
-        with transaction.atomic():
-            backfill = _lock(backfill_pk)
-            if backfill is not None and backfill.status == BackfillStatus.IN_PROGRESS:
-                refresh_backfill(backfill)
-        released += release_next(backfill_pk=backfill_pk)
-    return {
-        "settled": settled,
-        "orphaned": orphaned,
-        "cancelled": cancelled,
-        "released": released,
-    }
