@@ -3,6 +3,7 @@ from django.utils.html import format_html
 
 from backfills import services
 from backfills.models import Backfill, BackfillSegment
+from backfills.selectors import backfill_progress, with_progress
 from instances.admin import InstanceScopedAdmin, ReadOnlyForAnalysts
 from recomamp.errors import DomainError
 
@@ -47,6 +48,9 @@ class BackfillAdmin(InstanceScopedAdmin):
     inlines = [SegmentInline]
     actions = ["retry_failed", "cancel"]
 
+    def get_queryset(self, request):
+        return with_progress(super().get_queryset(request))
+
     def has_add_permission(self, request):
         return False
 
@@ -75,14 +79,14 @@ class BackfillAdmin(InstanceScopedAdmin):
 
     @admin.display(description="progress")
     def progress_bar(self, obj):
-        done = obj.completed_segments + obj.failed_segments
+        progress = backfill_progress(backfill=obj, time_left=False)
         return format_html(
             '<progress value="{}" max="{}" title="{}%"></progress> {} / {}',
-            done,
-            max(obj.total_segments, 1),
-            obj.progress_percent,
-            done,
-            obj.total_segments,
+            progress.done,
+            max(progress.total, 1),
+            progress.percent,
+            progress.done,
+            progress.total,
         )
 
 

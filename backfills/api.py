@@ -81,9 +81,7 @@ class CollectionSerializer(serializers.ModelSerializer):
     @extend_schema(responses=ProgressSerializer)
     def get_progress(self, backfill) -> dict:
         progress = backfill_progress(backfill=backfill)
-        return ProgressSerializer(
-            {**progress.__dict__, "done": progress.done, "total": progress.total}
-        ).data
+        return ProgressSerializer(progress).data
 
 
 class CollectionDetailSerializer(CollectionSerializer):

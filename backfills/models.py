@@ -82,13 +82,6 @@ class Backfill(models.Model):
     def __str__(self) -> str:
         return f"{self.report_id} {self.start_date}..{self.end_date} ({self.status})"
 
-    @property
-    def progress_percent(self) -> float:
-        if not self.total_segments:
-            return 0.0
-        done = self.completed_segments + self.failed_segments
-        return round(100.0 * done / self.total_segments, 1)
-
 
 class SegmentStatus(models.TextChoices):
     PENDING = "pending", "Pending"

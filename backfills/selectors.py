@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backfills import segments as segment_math
@@ -46,25 +48,36 @@ _SEGMENT_STATES = (
 )
 
 
-def _segment_counts(prefix: str = "") -> dict:
-    """The one formula of progress: segment rows counted by state."""
-    return {
-        f"{prefix}total": Count("segments"),
+_PROGRESS_FIELDS = ("total", *map(str, _SEGMENT_STATES), "running_since")
+
+
+def with_progress(backfills: QuerySet[Backfill]) -> QuerySet[Backfill]:
+    """The backfills annotated with all their progress is computed from, in the same query:
+    their segment rows counted by state (``segments_total``, ``segments_completed``, ...) and
+    when each running segment's execution started (``segments_running_since``)."""
+    running_since = (
+        BackfillSegment.objects.filter(backfill=OuterRef("pk"), status=SegmentStatus.RUNNING)
+        .order_by()
+        .values("backfill")
+        .annotate(since=ArrayAgg(Coalesce("execution__started_at", "execution__created_at")))
+        .values("since")
+    )
+    return backfills.annotate(
+        segments_total=Count("segments"),
         **{
-            f"{prefix}{state}": Count("segments", filter=Q(segments__status=state))
+            f"segments_{state}": Count("segments", filter=Q(segments__status=state))
             for state in _SEGMENT_STATES
         },
-    }
+        segments_running_since=Subquery(running_since),
+    )
 
 
 def backfills_for_user(*, user) -> QuerySet[Backfill]:
-    """Backfills on the user's instances, their segment counts annotated (one query for a
-    whole list, no query per row)."""
-    return (
+    """Backfills on the user's instances, annotated with their progress (`with_progress`): one
+    query for a whole list, none per row."""
+    return with_progress(
         restrict_to_user(Backfill.objects.all(), user=user, instance_path="report__instance")
-        .select_related("report__instance", "user")
-        .annotate(**_segment_counts("segments_"))
-    )
+    ).select_related("report__instance", "user")
 
 
 def segments_of(*, backfill: Backfill) -> QuerySet[BackfillSegment]:
@@ -130,54 +143,50 @@ class Progress:
     cancelled: int
     running: int
     pending: int
-    percent: float
     time_left_seconds: float | None
 
     @property
     def done(self) -> int:
+        """Segments that ended, whichever way."""
         return self.completed + self.failed + self.cancelled
 
+    @property
+    def percent(self) -> float:
+        """The one formula of a backfill's progress: its ended segments in percent of all."""
+        return round(100.0 * self.done / self.total, 1) if self.total else 0.0
 
-def backfill_progress(*, backfill: Backfill) -> Progress:
-    """Counts straight from the segment rows (annotated by `backfills_for_user`, else
-    counted here), and the time left (None once it has ended)."""
+
+def backfill_progress(*, backfill: Backfill, time_left: bool = True) -> Progress:
+    """Counts straight from the segment rows, and the time left (None once it has ended, or
+    when not asked for). Reads the annotations of `with_progress` (`backfills_for_user` has
+    them), else annotates this one backfill in one query."""
+    names = [f"segments_{name}" for name in _PROGRESS_FIELDS]
     if hasattr(backfill, "segments_total"):
-        counts = {
-            name: getattr(backfill, f"segments_{name}")
-            for name in ("total", *map(str, _SEGMENT_STATES))
-        }
+        values = [getattr(backfill, name) for name in names]
     else:
-        counts = Backfill.objects.filter(pk=backfill.pk).aggregate(**_segment_counts())
-    total = counts["total"]
-    done = counts["completed"] + counts["failed"] + counts["cancelled"]
-    percent = round(100.0 * done / total, 1) if total else 0.0
-    time_left = None
-    if backfill.status not in TERMINAL_BACKFILL_STATUSES:
+        values = with_progress(Backfill.objects.filter(pk=backfill.pk)).values_list(*names).get()
+    counts = dict(zip(_PROGRESS_FIELDS, values, strict=True))
+    seconds_left = None
+    if time_left and backfill.status not in TERMINAL_BACKFILL_STATUSES:
         now = timezone.now()
-        running_since = []
-        if counts["running"]:
-            running_since = backfill.segments.filter(status=SegmentStatus.RUNNING).values_list(
-                "execution__started_at", "execution__created_at"
-            )
         elapsed = [
-            (now - (started or created)).total_seconds() if (started or created) else 0.0
-            for started, created in running_since
+            (now - since).total_seconds() if since else 0.0
+            for since in counts["running_since"] or []
         ]
-        time_left = segment_math.estimate_time_left(
+        seconds_left = segment_math.estimate_time_left(
             remaining=counts["pending"],
             running_elapsed_seconds=elapsed,
             concurrency=effective_parallel_limit(backfill),
             typical_segment_seconds=typical_segment_seconds(instance=backfill.report.instance),
         )
     return Progress(
-        total=total,
+        total=counts["total"],
         completed=counts["completed"],
         failed=counts["failed"],
         cancelled=counts["cancelled"],
         running=counts["running"],
         pending=counts["pending"],
-        percent=percent,
-        time_left_seconds=time_left,
+        time_left_seconds=seconds_left,
     )
 
 

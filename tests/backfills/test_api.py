@@ -3,13 +3,18 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from backfills import services
+from backfills import selectors, services
 from backfills.models import Backfill, BackfillStatus, SegmentStatus
+from reports.models import ReportExecution, TriggeredBy
 from reports.windows import today_in
 from tests.backfills.conftest import end_execution
-from tests.factories.reports import ReportDefinitionFactory
+from tests.factories.backfills import BackfillFactory, BackfillSegmentFactory
+from tests.factories.reports import ReportDefinitionFactory, ReportExecutionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -215,3 +220,61 @@ def test_the_list_reads_progress_in_one_query_whatever_the_number_of_backfills(
     with CaptureQueriesContext(connection) as five:
         assert len(api.get("/api/backfills/").json()["results"]) == 5
     assert len(five.captured_queries) == len(one.captured_queries)
+
+
+def in_progress_backfills(report, count):
+    """Backfills under way: one segment done, one running at AMC for a minute, one waiting."""
+    started = timezone.now() - dt.timedelta(minutes=1)
+    for _ in range(count):
+        backfill = BackfillFactory(
+            report=report,
+            status=BackfillStatus.IN_PROGRESS,
+            segmentation_config={"type": "daily", "parallel_limit": 2},
+        )
+        execution = ReportExecutionFactory(
+            report=report, triggered_by=TriggeredBy.BACKFILL, collection=backfill
+        )
+        ReportExecution.objects.filter(pk=execution.pk).update(started_at=started)
+        for sequence, status in enumerate(
+            [SegmentStatus.COMPLETED, SegmentStatus.RUNNING, SegmentStatus.PENDING]
+        ):
+            day = backfill.start_date + dt.timedelta(days=sequence)
+            BackfillSegmentFactory(
+                backfill=backfill,
+                sequence=sequence,
+                window_start=day,
+                window_end=day,
+                status=status,
+                execution=execution if status == SegmentStatus.RUNNING else None,
+            )
+
+
+def listed(api):
+    """The backfills list and the number of queries it took, with no estimate cached."""
+    selectors._typical_cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get("/api/backfills/")
+    assert response.status_code == 200, response.json()
+    return response.json()["results"], len(queries)
+
+
+def test_listing_more_backfills_takes_no_more_queries(api, report):
+    in_progress_backfills(report, 2)
+    few, few_queries = listed(api)
+    in_progress_backfills(report, 10)
+    many, many_queries = listed(api)
+    assert (len(few), len(many)) == (2, 12)
+    assert many_queries == few_queries
+    for backfill in many:
+        progress = backfill["progress"]
+        assert (progress["done"], progress["running"], progress["pending"]) == (1, 1, 1)
+        assert progress["percent"] == 33.3
+        assert progress["time_left_seconds"] > 0
+
+
+def test_the_list_and_the_detail_show_the_same_progress(api, report):
+    in_progress_backfills(report, 1)
+    (listed_backfill,), _ = listed(api)
+    detail = api.get(f"/api/backfills/{listed_backfill['id']}/").json()
+    assert detail["progress"]["percent"] == listed_backfill["progress"]["percent"] == 33.3
+    assert detail["progress"]["done"] == listed_backfill["progress"]["done"] == 1

@@ -271,7 +271,7 @@ def test_all_segments_completed_completes_the_collection(report, analyst, engine
     collection.refresh_from_db()
     assert collection.status == BackfillStatus.COMPLETED
     assert collection.completed_at is not None
-    assert collection.progress_percent == 100.0
+    assert backfill_progress(backfill=collection).percent == 100.0
 
 
 def test_failed_segment_is_retried_with_backoff_then_fails(report, analyst, engine_tasks):
