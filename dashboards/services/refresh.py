@@ -119,6 +119,8 @@ def refresh_dashboard(dashboard_pk) -> RefreshOutcome:
         return RefreshOutcome("busy")
     try:
         with transaction.atomic():
+            if not _lock_against_deletion(dashboard_pk):
+                return RefreshOutcome("gone")
             facts = recompute(Dashboard.objects.get(pk=dashboard_pk), refreshed_at=now)
     finally:
         Dashboard.objects.filter(pk=dashboard_pk, refresh_started_at=now).update(
@@ -127,6 +129,22 @@ def refresh_dashboard(dashboard_pk) -> RefreshOutcome:
     # Dirt that arrived after our start stays, and its own task is queued already.
     Dashboard.objects.filter(pk=dashboard_pk, data_dirty_at__lte=now).update(data_dirty_at=None)
     return RefreshOutcome("refreshed", facts)
+
+
+def _lock_against_deletion(dashboard_pk) -> bool:
+    """FOR KEY SHARE on the dashboard's row until the refresh commits, the lock a foreign key
+    check takes, once instead of per aggregate (see DashboardFact): a deletion of the dashboard
+    waits for this refresh and takes its aggregates along; other updates of the row do not
+    wait. False if the dashboard is gone."""
+    table = connection.ops.quote_name(Dashboard._meta.db_table)
+    column = connection.ops.quote_name(Dashboard._meta.pk.column)
+    lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE {column} = %s{lock}",
+            [_db_value(dashboard_pk, Dashboard._meta.pk)],
+        )
+        return cursor.fetchone() is not None
 
 
 # -- the computation -------------------------------------------------------------------------
