@@ -4,7 +4,7 @@ Every API view and admin page narrows its queryset through `restrict_to_user`, s
 never sees a row under an instance they have no access to.
 """
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from instances.models import AccessRole, AmcInstance, InstanceAccess
 
@@ -35,11 +35,29 @@ def role_on(*, user, instance: AmcInstance) -> str | None:
         return None
     if user.is_superuser:
         return AccessRole.ADMIN
+    known = getattr(instance, "_role_read_with_it", None)
+    if known is not None and known[0] == user.pk:
+        return known[1]
     return (
         InstanceAccess.objects.filter(user=user, instance=instance)
         .values_list("role", flat=True)
         .first()
     )
+
+
+def user_role_subquery(*, user, instance_ref: str = "instance_id") -> Subquery:
+    """The user's role on the row's instance, to annotate a query with (see `remember_role`)."""
+    return Subquery(
+        InstanceAccess.objects.filter(user=user, instance_id=OuterRef(instance_ref)).values("role")[
+            :1
+        ]
+    )
+
+
+def remember_role(*, instance: AmcInstance, user, role: str | None) -> None:
+    """The user's role on `instance`, read in the same query that loaded it: `role_on` answers
+    from it for this instance object (loaded for one request) instead of asking again."""
+    instance._role_read_with_it = (user.pk, role)
 
 
 def can_read(*, user, instance: AmcInstance) -> bool:

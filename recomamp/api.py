@@ -5,6 +5,7 @@ status, whatever raised it: DRF validation, a domain exception from a service, a
 constraint, or a malformed request.
 """
 
+import copy
 import logging
 from datetime import UTC
 
@@ -98,6 +99,20 @@ def _too_large() -> FieldError:
     return FieldError(
         "non_field_errors", "request_too_large", f"The request body is larger than {limit} bytes."
     )
+
+
+class FieldsBuiltOnce:
+    """For read-only model serializers on hot paths (a run request's answer): DRF builds every
+    field from the model again for each serializer; here they are built once per class and
+    each serializer binds its own shallow copies."""
+
+    def get_fields(self):
+        cls = type(self)
+        built = cls.__dict__.get("_fields_built_once")
+        if built is None:
+            built = super().get_fields()
+            cls._fields_built_once = built
+        return {name: copy.copy(field) for name, field in built.items()}
 
 
 class RequestBodyLimitMiddleware:

@@ -9,8 +9,13 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from instances.selectors import instances_for_user
-from recomamp.api import UTCDateTimeFilter
+from instances.selectors import (
+    instances_for_user,
+    remember_role,
+    restrict_to_user,
+    user_role_subquery,
+)
+from recomamp.api import FieldsBuiltOnce, UTCDateTimeFilter
 from recomamp.errors import Conflict, NotFound
 from recomamp.openapi import error_responses
 from reports.models import (
@@ -19,6 +24,7 @@ from reports.models import (
     ExecutionStatus,
     Frequency,
     QueryTemplate,
+    ReportDefinition,
     ReportExecution,
     TriggeredBy,
 )
@@ -62,7 +68,7 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
     ordering = ["category", "name"]
 
 
-class ExecutionSerializer(serializers.ModelSerializer):
+class ExecutionSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     report = serializers.SlugRelatedField(slug_field="report_id", read_only=True)
     instance = serializers.UUIDField(source="instance_id", read_only=True)
     schedule = serializers.SlugRelatedField(
@@ -219,7 +225,19 @@ class ReportViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if self.action in ("list", "retrieve"):
             return report_overview(user=self.request.user)
+        if self.action == "run" and self.request.user.is_authenticated:
+            # What a run reads (template, instance), with the user's role: the write check
+            # asks nothing more.
+            return restrict_to_user(
+                ReportDefinition.objects.select_related("template", "instance"),
+                user=self.request.user,
+            ).annotate(user_role=user_role_subquery(user=self.request.user))
         return reports_for_user(user=self.request.user)
+
+    def filter_queryset(self, queryset):
+        if self.action == "run":
+            return queryset  # a run request carries no list filters: no filter sets to build
+        return super().filter_queryset(queryset)
 
     def get_serializer_class(self):
         return {
@@ -276,6 +294,8 @@ class ReportViewSet(viewsets.ModelViewSet):
     def run(self, request, report_id=None):
         """Run the report now: 202 with the pending execution."""
         report = self.get_object()
+        if not request.user.is_superuser:
+            remember_role(instance=report.instance, user=request.user, role=report.user_role)
         serializer = RunSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         execution = execution_services.run_report(

@@ -149,6 +149,40 @@ def test_run_returns_202_with_a_pending_execution_and_its_exact_sql(api, report)
     assert report.last_execution.execution_id == body["execution_id"]
 
 
+def test_a_run_with_an_api_token_is_an_api_run_read_in_few_statements(
+    report, analyst, django_assert_max_num_queries
+):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=analyst).key}")
+    client.post(f"/api/reports/{report.report_id}/run/", {}, format="json")  # slots made
+
+    # Token and user, report with the role, then the run's own writes (no second role read);
+    # inside the test's transaction a savepoint and its release, and the slot rows' check
+    # (remembered per process only once a transaction commits).
+    with django_assert_max_num_queries(12):
+        response = client.post(f"/api/reports/{report.report_id}/run/", {}, format="json")
+
+    assert response.status_code == 202, response.json()
+    assert response.json()["triggered_by"] == "api"
+
+
+def test_an_unknown_token_or_an_inactive_user_runs_nothing(report, analyst):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    url = f"/api/reports/{report.report_id}/run/"
+    unknown = APIClient(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
+    # 403, not 401: session authentication comes first and names no WWW-Authenticate scheme.
+    assert unknown.post(url, {}, format="json").status_code == 403
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=analyst).key}")
+    analyst.is_active = False
+    analyst.save(update_fields=["is_active"])
+    assert client.post(url, {}, format="json").status_code == 403
+    assert not ReportExecution.objects.exists()
+
+
 def test_run_parameters_override_the_saved_ones_and_are_validated(api, report):
     response = api.post(
         f"/api/reports/{report.report_id}/run/",
