@@ -182,6 +182,8 @@ def create_executions(
             execution.created_at = execution.updated_at = now
         if connection.vendor == "postgresql" and len(executions) >= COPY_THRESHOLD:
             inserted_pks = _copy_insert(executions)
+        elif connection.vendor == "postgresql":
+            inserted_pks = _values_insert(executions, skip_existing=skip_existing)
         elif skip_existing:
             ReportExecution.objects.bulk_create(executions, ignore_conflicts=True)
             inserted_pks = set(
@@ -193,7 +195,7 @@ def create_executions(
             ReportExecution.objects.bulk_create(executions)
             inserted_pks = {e.pk for e in executions}
         inserted = [e for e in executions if e.pk in inserted_pks]
-        ExecutionEvent.objects.bulk_create([creation_event(e, at=now) for e in inserted])
+        _insert_events([creation_event(e, at=now) for e in inserted])
         _count_on_reports(inserted)
         caps = {
             e.instance_id: _known_cap(e) for e in inserted if e.status == ExecutionStatus.PENDING
@@ -268,6 +270,53 @@ def _copy_insert(executions: list[ReportExecution]) -> set:
         # Dropped now too: an enclosing transaction may create several batches.
         cursor.execute("DROP TABLE new_executions")
     return inserted
+
+
+def _values_insert(executions: list[ReportExecution], *, skip_existing: bool) -> set:
+    """A few executions in one INSERT ... VALUES written out from the model's fields (as the
+    COPY path does; the run request's hot path), answering the ids it inserted."""
+    fields = ReportExecution._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    conflict = " ON CONFLICT DO NOTHING" if skip_existing else ""
+    params = [
+        f.get_db_prep_save(getattr(execution, f.attname), connection)
+        for execution in executions
+        for f in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ReportExecution._meta.db_table} ({columns})"
+            f" VALUES {', '.join([row] * len(executions))}{conflict} RETURNING id",
+            params,
+        )
+        inserted = {found for (found,) in cursor.fetchall()}
+    for execution in executions:
+        if execution.pk in inserted:
+            execution._state.adding = False
+            execution._state.db = connection.alias
+    return inserted
+
+
+def _insert_events(events: list[ExecutionEvent]) -> None:
+    if not events:
+        return
+    if connection.vendor != "postgresql":
+        ExecutionEvent.objects.bulk_create(events)
+        return
+    fields = [f for f in ExecutionEvent._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ExecutionEvent._meta.db_table} ({columns})"
+            f" VALUES {', '.join([row] * len(events))}",
+            [
+                f.get_db_prep_save(getattr(event, f.attname), connection)
+                for event in events
+                for f in fields
+            ],
+        )
 
 
 def _count_on_reports(executions: list[ReportExecution]) -> None:
