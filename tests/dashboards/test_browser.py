@@ -54,6 +54,11 @@ def drawn_marks(page, selector=".chart-body svg") -> list[int]:
     )
 
 
+def scripts_loaded(page) -> None:
+    """htmx and dashboards.js load after the page's first frame (the widgets need neither)."""
+    page.wait_for_function("document.documentElement.dataset.scripts === 'loaded'")
+
+
 def test_an_analyst_reads_filters_and_favorites_the_demo_dashboards(demo, login_page, live_server):
     reports, user = demo
     performance = reports["campaign-performance-daily"]
@@ -101,6 +106,7 @@ def test_an_analyst_reads_filters_and_favorites_the_demo_dashboards(demo, login_
     # The same chart, interactive, drawn by the vendored vega-embed (no CDN).
     requests = []
     page.on("request", lambda request: requests.append(request.url))
+    scripts_loaded(page)
     page.locator("[data-interactive]").first.click()
     page.wait_for_selector(".chart-body.vega-embed svg")
     assert any("/static/dashboards/vendor/vega-embed.bundle.js" in url for url in requests)
@@ -112,6 +118,7 @@ def test_an_analyst_reads_filters_and_favorites_the_demo_dashboards(demo, login_
     page.wait_for_selector('[data-status="ready"]')
     assert all(count > 0 for count in drawn_marks(page))
     star = page.locator(f'[data-testid="favorite-{search_terms.dashboard_id}"]')
+    scripts_loaded(page)
     star.click()
     page.wait_for_selector(
         f'[data-testid="favorite-{search_terms.dashboard_id}"][aria-pressed="true"]'
