@@ -83,6 +83,8 @@ def test_an_analyst_reads_filters_and_favorites_the_demo_dashboards(demo, login_
     assert page.locator('[data-widget="table"] tbody tr').count() >= 3
     assert page.locator('[data-widget="table"] tfoot').inner_text().startswith("Total")
     assert "Data as of" in page.locator(".meta").inner_text()
+    campaigns = page.locator('select[name="campaign"] option').all_inner_texts()
+    assert campaigns[0] == "All" and len(campaigns) > 2  # filled in after the widgets
     screenshot(page, "performance-dashboard")
 
     # A date filter: the URL carries it, the window shows it, the charts are drawn again.

@@ -125,6 +125,23 @@ def test_a_date_and_campaign_filter_is_computed_from_the_aggregates(performance)
     assert [r["campaign"] for r in widgets["Campaigns"].data["rows"]] == ["Campaign 1"]
 
 
+def test_the_campaign_filter_offers_every_campaign_escaped_with_the_chosen_one_selected(
+    performance,
+):
+    filters = Filters(dimensions={"campaign": "Campaign 1"})
+    content = selectors.dashboard_content(dashboard=performance.dashboard, filters=filters)
+    [campaign] = content.filter_choices
+    html = str(campaign["options_html"])
+    assert html.count("<option") == 3
+    assert '<option value="Campaign 1" selected>Campaign 1</option>' in html
+    assert '<option value="Campaign 2">Campaign 2</option>' in html
+    escaped = str(selectors._options_html(['<b>"A&B"</b>'], None))
+    assert escaped == (
+        '<option value="&lt;b&gt;&quot;A&amp;B&quot;&lt;/b&gt;">'
+        "&lt;b&gt;&quot;A&amp;B&quot;&lt;/b&gt;</option>"
+    )
+
+
 def test_the_latest_completed_run_wins_each_day(report, sent_refreshes):
     overlapping_history(report, start=START)
     refresh.refresh_dashboard(report.dashboard_id)
