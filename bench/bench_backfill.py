@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, setup_django, wait_until_idle
+from common import ROOT, process_group_cpu_seconds, setup_django, wait_until_idle
 
 SEGMENTS = int(os.environ.get("BENCH_BACKFILL_SEGMENTS", "365"))
 CAP = 10
@@ -186,6 +186,7 @@ def main() -> None:
     workers = start_workers(work)
     try:
         wait_until_idle([worker.pid for worker in workers])  # start-up is not measured
+        cpu_before = sum(process_group_cpu_seconds(worker.pid) for worker in workers)
         started = time.monotonic()
         collection = create_backfill(
             report=report,
@@ -206,6 +207,8 @@ def main() -> None:
                 raise RuntimeError("the backfill did not finish in 10 minutes")
             time.sleep(0.02)
         makespan = time.monotonic() - started
+        worker_cpu = sum(process_group_cpu_seconds(w.pid) for w in workers) - cpu_before
+        load_average = os.getloadavg()[0]
     finally:
         stop_workers(workers)
 
@@ -230,6 +233,9 @@ def main() -> None:
         "max_concurrency": stats["max_concurrency"],
         "submits": stats["submits"],
         "executions": executions.count(),
+        # CPU time is steadier than the makespan on a shared machine: compare runs by it too.
+        "worker_cpu_ms_per_segment": round(1000 * worker_cpu / SEGMENTS, 1),
+        "load_average": round(load_average, 2),
         "ok": collection.status == BackfillStatus.COMPLETED
         and ratio <= TARGET_RATIO
         and stats["max_concurrency"] == CAP
@@ -240,6 +246,10 @@ def main() -> None:
     print(f"  makespan      {makespan:.2f} s (ideal {ideal:.0f} s, ratio {ratio:.3f})")
     print(f"  concurrency   max {stats['max_concurrency']} at the simulator")
     print(f"  submits       {stats['submits']} for {SEGMENTS} segments")
+    print(
+        f"  worker CPU    {1000 * worker_cpu / SEGMENTS:.0f} ms per segment"
+        f" (load average {load_average:.1f})"
+    )
     for name, seconds in phases.items():
         print(f"  {name:<28}median {seconds:.3f} s")
     print(json.dumps(result))

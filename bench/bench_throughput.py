@@ -143,6 +143,7 @@ def main() -> None:
             time.sleep(0.2)
         wall = time.perf_counter() - started
         cpu = process_group_cpu_seconds(worker.pid) - cpu_before
+        load_average = os.getloadavg()[0]
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
@@ -173,6 +174,7 @@ def main() -> None:
                 "ratio_to_floor": round(wall / floor, 3),
                 "target_ratio": TARGET_RATIO,
                 "max_concurrency": stats["max_concurrency"],
+                "load_average": round(load_average, 2),
                 "ok": completed == EXECUTIONS and wall / floor <= TARGET_RATIO,
             }
         )
