@@ -22,6 +22,19 @@ def test_a_computation_apart_runs_in_a_child_and_returns_its_result():
     assert Apart(sorted, [3, 1, 2], reverse=True).result() == [3, 2, 1]
 
 
+def _worker_and_child_pids():
+    return os.getpid(), Apart(os.getpid).result()
+
+
+def test_a_celery_pool_worker_computes_apart_too():
+    # Celery's prefork workers are daemonic processes, where multiprocessing starts no child.
+    import billiard
+
+    with billiard.Pool(1) as pool:
+        worker, child = pool.apply(_worker_and_child_pids)
+    assert child not in (worker, os.getpid())
+
+
 def test_without_children_the_computation_runs_here(settings):
     settings.RECOMAMP_INSIGHTS_IN_CHILD = False
     assert Apart(os.getpid).result() == os.getpid()
