@@ -135,19 +135,32 @@ def warm_up() -> None:
 _SIZE = re.compile(r'<svg([^>]*?) width="([\d.]+)" height="([\d.]+)"')
 
 
+#: Characters XML does not allow. vl-convert aborts the whole process (a Rust panic) on text
+#: holding one, so a campaign name with a stray control character must never reach it.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(value):
+    if isinstance(value, str):
+        return _NOT_XML.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_xml_safe(key): _xml_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_xml_safe(item) for item in value]
+    return value
+
+
 def render_svg(spec: dict) -> str:
     """The chart as an SVG that scales with its container (a viewBox, no fixed size)."""
     import vl_convert
 
-    svg = vl_convert.vegalite_to_svg(spec)
+    svg = vl_convert.vegalite_to_svg(_xml_safe(spec))
     match = _SIZE.search(svg)
-    if match and "viewBox" not in svg[: match.end()]:
+    if match:
         attrs, width, height = match.groups()
-        svg = _SIZE.sub(
-            f'<svg{attrs} viewBox="0 0 {width} {height}" preserveAspectRatio="xMidYMid meet"',
-            svg,
-            count=1,
-        )
+        has_view_box = "viewBox=" in svg[: svg.index(">", match.start())]
+        view_box = "" if has_view_box else f' viewBox="0 0 {width} {height}"'
+        svg = _SIZE.sub(f'<svg{attrs}{view_box} preserveAspectRatio="xMidYMid meet"', svg, count=1)
     return svg
 
 
