@@ -12,7 +12,9 @@ from dashboards.insights.synthetic import Effect, ad_series
 
 AS_OF = date(2026, 12, 1)
 KINDS = ("trend", "anomaly", "comparison", "summary", "recommendation")
-money = st.floats(min_value=0, max_value=1e7, allow_nan=False, allow_infinity=False)
+# Amounts of money: nothing, or at least a millionth of a unit (a subnormal float such as
+# 5e-324 is not an amount anyone spends, and scaled by 1e-8 it becomes 0).
+money = st.one_of(st.just(0.0), st.floats(min_value=1e-6, max_value=1e7))
 
 
 @given(st.dictionaries(st.text(min_size=1, max_size=8), st.tuples(money, money), min_size=1))
