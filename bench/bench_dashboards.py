@@ -6,10 +6,8 @@ are created and deleted again).
 
 1. Refresh: `refresh_dashboard` (the Celery task's body) of the campaign performance dashboard
    after a 365-segment daily backfill: the daily aggregates rebuilt in SQL, every view's data,
-   Vega-Lite spec and SVG, and the insights (their statistics in a child process while the
-   views are rendered). Every refresh rebuilds everything (nothing is kept from the one
-   before). The renderer is warmed first, as a worker does at start. Median and worst of 3.
-   Target <= 3 s. Its CPU time counts this process, its PostgreSQL backend and the child.
+   Vega-Lite spec and SVG. The renderer is warmed first, as a worker does at start. Median and
+   worst of 3. Target <= 3 s.
 2. Page and API server time: 50 loads each of the dashboard page and of
    GET /api/dashboards/{id}/ through Django's handler in this process (no network), p95.
    Target <= 100 ms. A filtered page (date range and campaign, computed from the aggregates,
@@ -28,7 +26,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -172,14 +169,8 @@ def backend_cpu_seconds() -> float:
 
 
 def cpu_seconds() -> float:
-    """This process's CPU time plus its PostgreSQL backend's and its finished children's (the
-    refresh computes the insights in a child process): the work, whatever the load."""
-    return time.process_time() + backend_cpu_seconds() + children_cpu_seconds()
-
-
-def children_cpu_seconds() -> float:
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return children.ru_utime + children.ru_stime
+    """This process's CPU time plus its PostgreSQL backend's: the work, whatever the load."""
+    return time.process_time() + backend_cpu_seconds()
 
 
 def bench_refresh(report) -> dict:
@@ -188,21 +179,17 @@ def bench_refresh(report) -> dict:
 
     refresh._enqueue = lambda pk, countdown: None  # no broker here
     charts.warm_up()
-    times, cpu, child_cpu = [], [], []
+    times, cpu = [], []
     for _ in range(3):
         started, started_cpu = time.perf_counter(), cpu_seconds()
-        started_children = children_cpu_seconds()
         outcome = refresh.refresh_dashboard(report.dashboard_id)
         times.append(time.perf_counter() - started)
         cpu.append(cpu_seconds() - started_cpu)
-        child_cpu.append(children_cpu_seconds() - started_children)
         assert outcome.status == "refreshed", outcome
     return {
         "refresh_seconds": round(statistics.median(times), 3),
         "refresh_seconds_worst": round(max(times), 3),
         "refresh_cpu_seconds": round(statistics.median(cpu), 3),
-        # of which the insights' statistics, computed in a child process beside the views
-        "refresh_insights_cpu_seconds": round(statistics.median(child_cpu), 3),
         "facts": outcome.facts,
     }
 

@@ -338,8 +338,6 @@ RECOMAMP_RUNS_PER_INSTANCE_PER_MINUTE = int(
 RECOMAMP_DASHBOARD_REFRESH_DELAY_SECONDS = float(
     os.environ.get("RECOMAMP_DASHBOARD_REFRESH_DELAY_SECONDS", "5")
 )
-# The refresh computes its insights' statistics in a forked child while it renders the views.
-RECOMAMP_INSIGHTS_IN_CHILD = env_bool("RECOMAMP_INSIGHTS_IN_CHILD", default=True)
 # Password guessing: attempts at the token endpoint and failed admin sign-ins.
 RECOMAMP_LOGIN_RATE_PER_IP = os.environ.get("RECOMAMP_LOGIN_RATE_PER_IP", "30/minute")
 RECOMAMP_LOGIN_RATE_PER_USERNAME = os.environ.get("RECOMAMP_LOGIN_RATE_PER_USERNAME", "5/minute")

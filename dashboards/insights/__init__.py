@@ -1,9 +1,8 @@
 """Insights with calibrated confidence, computed from daily series by statistics.
 
 Pure Python (numpy, scipy, statsmodels); the statistics import nothing of Django. The Django
-side: store.py (`start_view_insights(view=...).store()`, which the dashboard refresh calls: the
-view's daily series from the dashboard's aggregates in, the statistics in a child process while
-the refresh renders the views (apart.py), its DashboardInsight rows replaced;
+side: store.py (`store_view_insights(view=...)`, which the dashboard refresh calls: the view's
+daily series from the dashboard's aggregates in, its DashboardInsight rows replaced;
 `replace_view_insights(view=..., findings=...)`), services.py and api.py (analysts' feedback).
 
 Interface
@@ -60,7 +59,6 @@ __all__ = [
     "SeriesKey",
     "find_insights",
     "replace_view_insights",
-    "start_view_insights",
     "store_view_insights",
     "summary_findings",
     "view_series",
@@ -77,12 +75,7 @@ def __getattr__(name: str) -> Any:
         from dashboards.insights import model
 
         return getattr(model, name)
-    if name in (
-        "store_view_insights",
-        "start_view_insights",
-        "replace_view_insights",
-        "view_series",
-    ):
+    if name in ("store_view_insights", "replace_view_insights", "view_series"):
         from dashboards.insights import store
 
         return getattr(store, name)

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 
-from dashboards.insights.apart import Apart
 from dashboards.insights.model import Finding, SeriesKey
 from dashboards.models import DashboardFact, DashboardInsight, DashboardView
 from dashboards.widgets import DataPlan
@@ -128,43 +127,20 @@ def _add_the_rest(series: dict, metrics: list[str], groups: set[str]) -> None:
 
 
 def store_view_insights(*, view: DashboardView, as_of=None) -> list[DashboardInsight]:
-    """Find the view's insights and make them its insights.
+    """The dashboard refresh's call: find the view's insights and make them its insights.
 
     `as_of` is the refresh day in the report's time zone (today by default); days within
     AMC's data lag of it are left out.
     """
-    return start_view_insights(view=view, as_of=as_of).store()
-
-
-class PendingInsights:
-    """A view's insights being computed: `store()` waits for them and stores them."""
-
-    def __init__(self, view: DashboardView, findings: Apart):
-        self.view = view
-        self.findings = findings
-
-    def store(self) -> list[DashboardInsight]:
-        findings = self.findings.result()
-        return replace_view_insights(view=self.view, findings=most_worth_keeping(findings))
-
-    def discard(self) -> None:
-        self.findings.discard()
-
-
-def start_view_insights(*, view: DashboardView, as_of=None) -> PendingInsights:
-    """The dashboard refresh's call: read the view's series now (inside the refresh's
-    transaction) and start the statistics in a child process (apart.py), so that the refresh
-    renders its views meanwhile; `store()` on the result waits for them and stores them."""
-    from dashboards.insights.engine import find_insights  # statsmodels: loaded before fork
+    from dashboards.insights.engine import find_insights  # statsmodels: loaded when used
 
     if as_of is None:
         report = view.report_configuration.report
         as_of = today_in((report.timezone if report else None) or "UTC")
-    series = view_series(view=view)
-    return PendingInsights(
-        view,
-        Apart(find_insights, series, as_of=as_of, lag_days=settings.AMC_DATA_LAG_DAYS),
+    findings = find_insights(
+        view_series(view=view), as_of=as_of, lag_days=settings.AMC_DATA_LAG_DAYS
     )
+    return replace_view_insights(view=view, findings=most_worth_keeping(findings))
 
 
 #: Findings kept per view and refresh: every summary and recommendation, then the most

@@ -166,20 +166,13 @@ def recompute(dashboard: Dashboard, *, refreshed_at=None) -> int:
     refreshed_at = refreshed_at or timezone.now()
     charts.warm_up()
     views = list(configuration.views.order_by("position"))
-    # The insights' statistics run in a child process while the views are rendered here.
-    pending = [start_insights(view=view) for view in views if view.view_type == "insight"]
-    pending = [insights for insights in pending if insights is not None]
-    try:
-        for view in views:
-            view.processed_data = view_content(view, reader=reader, period=period, plan=plan)
-            view.data_updated_at = refreshed_at
-        DashboardView.objects.bulk_update(views, ["processed_data", "data_updated_at"])
-        while pending:
-            pending[0].store()
-            pending.pop(0)
-    finally:
-        for insights in pending:
-            insights.discard()
+    for view in views:
+        view.processed_data = view_content(view, reader=reader, period=period, plan=plan)
+        view.data_updated_at = refreshed_at
+    DashboardView.objects.bulk_update(views, ["processed_data", "data_updated_at"])
+    for view in views:
+        if view.view_type == "insight":
+            store_insights(view=view, plan=plan)
     Dashboard.objects.filter(pk=dashboard.pk).update(
         summary=summary, data_refreshed_at=refreshed_at
     )
@@ -219,9 +212,8 @@ def widget_format(widget: dict, plan: DataPlan) -> str:
     return "number"
 
 
-def start_insights(*, view: DashboardView):
-    """The insights panel's findings over the view's daily series, started (its series read
-    now); `.store()` on the result waits for them and stores them. None without insights.
+def store_insights(*, view: DashboardView, plan: DataPlan) -> None:
+    """The insights panel's findings over the view's daily series.
 
     The statistics live in `dashboards.insights` (find the findings, store them as
     DashboardInsight rows with a calibrated confidence); this is its one call site.
@@ -229,9 +221,10 @@ def start_insights(*, view: DashboardView):
     try:
         from dashboards import insights
     except ImportError:
-        return None
-    start = getattr(insights, "start_view_insights", None)
-    return start(view=view) if start is not None else None
+        return
+    store = getattr(insights, "store_view_insights", None)
+    if store is not None:
+        store(view=view)
 
 
 @dataclass(frozen=True)
