@@ -136,9 +136,7 @@ def post(url: str, payload: dict, *, event: str) -> None:
                 timeout=settings.RECOMAMP_WEBHOOK_TIMEOUT_SECONDS,
                 allow_redirects=False,  # a redirect could lead past the URL check
             )
-        except UnsafeWebhookUrl:
-            raise
-        except requests.RequestException as exc:
+        except requests.RequestException as exc:  # a refused address raises UnsafeWebhookUrl
             raise WebhookFailed(f"webhook unreachable: {type(exc).__name__}") from None
     if not 200 <= response.status_code < 300:
         raise WebhookFailed(f"webhook answered {response.status_code}")
