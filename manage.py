@@ -4,10 +4,16 @@
 import os
 import sys
 
+#: Commands that read only the code and the migrations: they sign, encrypt and decrypt nothing,
+#: so they run without production keys (a developer's or a CI job's `makemigrations --check`).
+KEYLESS_COMMANDS = {"makemigrations", "sqlmigrate", "spectacular", "help", "version"}
+
 
 def main():
     """Run administrative tasks."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recomamp.settings")
+    if len(sys.argv) > 1 and sys.argv[1] in KEYLESS_COMMANDS:
+        os.environ["RECOMAMP_KEYLESS_COMMAND"] = "1"
     try:
         from django.core.management import execute_from_command_line
     except ImportError as exc:

@@ -226,8 +226,9 @@ SPECTACULAR_SETTINGS = {
 # any, so a key can be rotated without re-encrypting everything at once.
 RECOMAMP_FERNET_KEYS = env_list("RECOMAMP_FERNET_KEYS", DEVELOPMENT_FERNET_KEY)
 
-if not (DEBUG or EMBEDDED):
-    # A production process never starts on the keys published in this repository.
+if not (DEBUG or EMBEDDED or env_bool("RECOMAMP_KEYLESS_COMMAND")):
+    # A production process never starts on the keys published in this repository (manage.py
+    # sets RECOMAMP_KEYLESS_COMMAND for schema commands, which use no key).
     from django.core.exceptions import ImproperlyConfigured
 
     if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
