@@ -130,26 +130,10 @@ class IllegalMove(ValueError):
     pass
 
 
-def move(
-    execution_pk,
-    to: State,
-    *,
-    sources: frozenset[State] | set[State] | None = None,
-    where: Q | None = None,
-    user=None,
-    detail: dict[str, Any] | None = None,
-    **fields,
-) -> State | None:
-    """Move an execution to `to` if it is in one of `sources` (default: every state the table
-    allows to move there) and matches `where`; the state it left when this call moved it,
-    else None.
-
-    The row is locked, updated and the event written in one statement (PostgreSQL) or one
-    transaction.
-    """
-    moved = move_returning_instance(
-        execution_pk, to, sources=sources, where=where, user=user, detail=detail, **fields
-    )
+def move(execution_pk, to: State, **options) -> State | None:
+    """Move an execution to `to`; the state it left when this call moved it, else None.
+    Options as `move_returning_instance`."""
+    moved = move_returning_instance(execution_pk, to, **options)
     return None if moved is None else moved[0]
 
 
@@ -163,7 +147,13 @@ def move_returning_instance(
     detail: dict[str, Any] | None = None,
     **fields,
 ) -> tuple[State, Any] | None:
-    """`move`, also answering the execution's instance (the caller gives its slot back)."""
+    """Move an execution to `to` if it is in one of `sources` (default: every state the table
+    allows to move there) and matches `where`; the state it left and its instance (the caller
+    gives its slot back) when this call moved it, else None.
+
+    The row is locked, updated and the event written in one statement (PostgreSQL) or one
+    transaction; `fields` are written with the move.
+    """
     allowed = sources_of(to)
     if sources is None:
         sources = allowed
