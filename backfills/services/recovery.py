@@ -111,8 +111,8 @@ def sweep_backfills() -> dict[str, int]:
 
     - a segment still running an execution that ended (the worker died after the engine's
       transition, before our receiver): settle it now;
-    - a segment claimed but left without an execution for a lease (the worker died between
-      claim and creation, or the execution was deleted by hand): back to pending;
+    - a segment running without an execution for a lease (its execution was deleted by hand;
+      a claim and its execution are written together): back to pending;
     - a cancelled backfill with executions still in flight: cancel them;
     - an in-progress backfill with due segments and room under its limit (the run_segment
       tasks were lost with Redis or a killed worker): send them again.
@@ -123,8 +123,7 @@ def sweep_backfills() -> dict[str, int]:
     ).values_list("execution_id", flat=True):
         segment_finished(execution_pk=execution_pk)
         settled += 1
-    # Claimed, but the worker died before the execution was created (or it was deleted by
-    # hand): give the claim back. A late creator finds the claim gone and rolls back.
+    # Running, but its execution was deleted by hand: give the claim back.
     stale = timezone.now() - timedelta(seconds=settings.RECOMAMP_LEASE_SECONDS)
     orphaned = move(
         BackfillSegment.objects.filter(execution__isnull=True, updated_at__lt=stale),

@@ -4,16 +4,18 @@ segment as an execution, record each execution's end and derive the backfill's s
 - ``start_backfill`` moves the backfill to in_progress and `release_next` sends a Celery
   group of ``run_segment`` tasks for as many due segments as the backfill's parallel limit
   leaves free.
-- ``run_segment`` locks the backfill row, checks that fewer than ``parallel_limit`` of its
-  segments are running and claims the segment with a conditional update (pending and due ->
-  running, attempts + 1); then it creates the execution and links it only if the claim is
-  still unlinked: a task that runs twice finds the segment no longer pending, so an attempt
-  never gets two executions.
+- ``start_segments``, under the backfill's row lock, claims as many due segments as fewer
+  than ``parallel_limit`` at AMC leave room for (pending and due -> running, attempts + 1),
+  creates their executions and links them, in one transaction: a task that runs twice finds
+  the segment no longer pending, so an attempt never gets two executions, and a worker that
+  dies mid-way leaves no claim behind. ``run_segment`` (the task) starts one segment this way.
 - The engine holds an instance slot per execution, so the instance's cap holds across every
   backfill, schedule and ad-hoc run; the backfill's limit only bounds its own share.
 - When an execution ends, ``segment_finished`` (a receiver of ``execution_finished``) records
   the outcome on the segment, schedules a retry with backoff while attempts remain, derives the
-  backfill's status from its segment rows, and starts the next segment in the same worker.
+  backfill's status from its segment rows, and starts the next segment in the same
+  transaction; a segment whose execution AMC reported done starts the next one even before its
+  download (``release_next(inline=True)``, on ``execution_left_amc``).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from backfills.services.audit import audit_state, record_change
 from backfills.states import move
 from recomamp.errors import Conflict, DomainError
 from reports.models import ExecutionStatus, ReportExecution, TriggeredBy
-from reports.services.executions import create_execution
+from reports.services.executions import create_executions, new_execution, render_for_report
 from reports.services.reports import require_write
 from reports.windows import window_for_days
 
@@ -98,14 +100,19 @@ def lock_backfill(backfill_pk) -> Backfill | None:
 
 
 def release_next(*, backfill_pk, inline: bool = False) -> int:
-    """Run the due segments the parallel limit leaves room for: a group of run_segment tasks,
-    or here and now (`inline`, when a segment has just finished in this worker).
+    """Run the due segments the parallel limit leaves room for: here and now (`inline`, in a
+    worker whose segment has just left AMC), or as a group of run_segment tasks (a web
+    request, the sweep).
 
     Sending too many is harmless (run_segment re-checks under the backfill's lock); the
     sweep sends again whatever a lost task left waiting.
     """
     from backfills import tasks
 
+    if inline:
+        with transaction.atomic():
+            backfill = lock_backfill(backfill_pk)
+            return len(start_segments(backfill)) if backfill is not None else 0
     backfill = (
         Backfill.objects.select_related("report__instance")
         .filter(pk=backfill_pk, status=BackfillStatus.IN_PROGRESS)
@@ -113,19 +120,8 @@ def release_next(*, backfill_pk, inline: bool = False) -> int:
     )
     if backfill is None:
         return 0
-    running = segments_at_amc(backfill)
-    free = effective_parallel_limit(backfill) - running
-    if free <= 0:
-        return 0
-    pks = list(
-        backfill.segments.filter(_due(), status=SegmentStatus.PENDING)
-        .order_by("sequence")
-        .values_list("pk", flat=True)[:free]
-    )
-    if inline:
-        for pk in pks:
-            run_segment(segment_pk=pk)
-    elif pks:
+    pks = list(_due_segments(backfill).values_list("pk", flat=True)[: _room(backfill)])
+    if pks:
         group(tasks.run_segment.si(str(pk)) for pk in pks).apply_async()
     return len(pks)
 
@@ -135,94 +131,98 @@ def release_after_commit(backfill_pk, *, inline: bool = False) -> None:
 
 
 def run_segment(*, segment_pk) -> ReportExecution | None:
-    """Claim a due segment and create its execution, if the backfill's limit has room.
+    """Start one due segment (a run_segment task), if the backfill's limit has room.
 
-    Idempotent. The claim (pending and due -> running, attempts + 1) is a conditional update
-    under the backfill's row lock, held only for that; the execution is then created in a
-    transaction that links it to the segment only while the segment is still running this
-    attempt without an execution, or rolls back: one attempt never gets two executions.
+    Idempotent: a task that runs twice finds the segment no longer pending.
     """
-    claim = _claim(segment_pk)
-    if claim is None:
-        return None
-    backfill, segment = claim
-    report = backfill.report
-    try:
-        with transaction.atomic():
-            execution = create_execution(
-                report=report,
-                user=backfill.user,
-                triggered_by=TriggeredBy.BACKFILL,
-                window=window_for_days(segment.window_start, segment.window_end, report.timezone),
-                collection=backfill,
-            )
-            linked = _this_attempt(segment).update(execution=execution)
-            if not linked:
-                transaction.set_rollback(True)  # the sweep took the claim back meanwhile
-                return None
-    except DomainError as exc:
-        # The report no longer renders (template or parameters changed): retrying the same
-        # SQL cannot help, so the segment fails for good.
-        _fail_unstarted(segment, str(exc))
-        return None
-    logger.info(
-        "backfill %s segment %s attempt %s: %s",
-        backfill.pk,
-        segment.sequence,
-        segment.attempts,
-        execution.execution_id,
+    backfill_pk = (
+        BackfillSegment.objects.filter(pk=segment_pk).values_list("backfill_id", flat=True).first()
     )
-    return execution
-
-
-def _claim(segment_pk) -> tuple[Backfill, BackfillSegment] | None:
-    segments = BackfillSegment.objects.filter(pk=segment_pk)
-    backfill_pk = segments.values_list("backfill_id", flat=True).first()
     if backfill_pk is None:
         return None
     with transaction.atomic():
         backfill = lock_backfill(backfill_pk)
-        if backfill is None or backfill.status != BackfillStatus.IN_PROGRESS:
-            return None
-        running = segments_at_amc(backfill)
-        if running >= effective_parallel_limit(backfill):
-            return None  # a finishing segment releases it
-        claimed = move(
-            segments.filter(_due()),
-            SegmentStatus.RUNNING,
-            sources={SegmentStatus.PENDING},
-            attempts=F("attempts") + 1,
-            next_attempt_at=None,
-            execution=None,
-            updated_at=timezone.now(),
-        )
-        if not claimed:
-            return None
-        return backfill, segments.get()
+        started = start_segments(backfill, segment_pk=segment_pk) if backfill else []
+    return started[0] if started else None
 
 
-def _this_attempt(segment: BackfillSegment):
-    return BackfillSegment.objects.filter(
-        pk=segment.pk,
-        status=SegmentStatus.RUNNING,
-        attempts=segment.attempts,
-        execution__isnull=True,
+def _due_segments(backfill: Backfill):
+    return backfill.segments.filter(_due(), status=SegmentStatus.PENDING).order_by("sequence")
+
+
+def _room(backfill: Backfill) -> int:
+    """How many more segments the backfill's parallel limit lets go to AMC now."""
+    if backfill.status != BackfillStatus.IN_PROGRESS:
+        return 0
+    return max(0, effective_parallel_limit(backfill) - segments_at_amc(backfill))
+
+
+def start_segments(backfill: Backfill, *, segment_pk=None) -> list[ReportExecution]:
+    """Claim the due segments there is room for (or just `segment_pk`) and create their
+    executions, in the caller's transaction under the backfill's row lock (`lock_backfill`).
+
+    Claim (pending and due -> running, attempts + 1), executions and links are written
+    together or not at all, so an attempt never gets two executions and a crash leaves no
+    claim behind. The engine starts the executions after commit.
+    """
+    room = _room(backfill)
+    segments = _due_segments(backfill)
+    if segment_pk is not None:
+        segments = segments.filter(pk=segment_pk)
+    segments = list(segments[:room]) if room else []
+    if not segments:
+        return []
+    move(
+        BackfillSegment.objects.filter(pk__in=[segment.pk for segment in segments]),
+        SegmentStatus.RUNNING,
+        sources={SegmentStatus.PENDING},
+        attempts=F("attempts") + 1,
+        next_attempt_at=None,
+        execution=None,
+        updated_at=timezone.now(),
     )
-
-
-def _fail_unstarted(segment: BackfillSegment, message: str) -> None:
-    with transaction.atomic():
-        backfill = lock_backfill(segment.backfill_id)
-        failed = move(
-            _this_attempt(segment),
+    report = backfill.report
+    try:
+        rendered = render_for_report(report=report)
+    except DomainError as exc:
+        # The report no longer renders (template or parameters changed): retrying the same
+        # SQL cannot help, so the segments fail for good.
+        move(
+            BackfillSegment.objects.filter(pk__in=[segment.pk for segment in segments]),
             SegmentStatus.FAILED,
             sources={SegmentStatus.RUNNING},
-            error_message=message,
+            error_message=str(exc),
             updated_at=timezone.now(),
         )
-        if failed:
-            refresh_backfill(backfill)
-            release_after_commit(backfill.pk)
+        refresh_backfill(backfill)
+        release_after_commit(backfill.pk)
+        return []
+    executions = create_executions(
+        [
+            new_execution(
+                report=report,
+                user=backfill.user,
+                triggered_by=TriggeredBy.BACKFILL,
+                window=window_for_days(segment.window_start, segment.window_end, report.timezone),
+                sql=rendered[0],
+                snapshot=rendered[1],
+                collection=backfill,
+            )
+            for segment in segments
+        ]
+    )
+    for segment, execution in zip(segments, executions, strict=True):
+        segment.attempts += 1
+        segment.execution = execution
+        logger.info(
+            "backfill %s segment %s attempt %s: %s",
+            backfill.pk,
+            segment.sequence,
+            segment.attempts,
+            execution.execution_id,
+        )
+    BackfillSegment.objects.bulk_update(segments, ["execution"])
+    return executions
 
 
 # -- a segment's execution ended -------------------------------------------------------------
@@ -289,7 +289,7 @@ def segment_finished(*, execution_pk) -> None:
         refresh_backfill(backfill)
         # The freed place goes to the next segment at once, in this process: no queue between
         # one segment's end and the next one's start.
-        release_after_commit(backfill.pk, inline=True)
+        start_segments(backfill)
         if retry_in is not None:
             segment_pk = str(segment.pk)
             transaction.on_commit(lambda: _send_run_segment(segment_pk, countdown=retry_in))

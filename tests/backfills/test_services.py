@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
 from backfills import services
@@ -237,22 +237,49 @@ def test_the_next_segment_starts_when_amc_is_done_with_one_before_its_download(
     assert services.run_segment(segment_pk=collection.segments.get(sequence=2).pk) is None
 
 
-def test_a_claim_taken_back_by_the_sweep_creates_no_execution(report, analyst, engine_tasks):
+def test_a_claim_whose_execution_cannot_be_written_is_not_kept(
+    report, analyst, engine_tasks, monkeypatch
+):
     collection = backfill(report, analyst, days=1)
     segment = collection.segments.get()
-    claim = running._claim(segment.pk)
-    assert claim is not None
-    # The worker stalls after the claim; a lease later the sweep gives the claim back.
+
+    def database_gone(executions, **kwargs):
+        raise OperationalError("the connection was lost")
+
+    monkeypatch.setattr(running, "create_executions", database_gone)
+    with pytest.raises(OperationalError):
+        services.run_segment(segment_pk=segment.pk)
+    segment.refresh_from_db()
+    assert (segment.status, segment.attempts, segment.execution) == (SegmentStatus.PENDING, 0, None)
+    monkeypatch.undo()
+    execution = services.run_segment(segment_pk=segment.pk)
+    assert ReportExecution.objects.filter(collection=collection).get() == execution
+    segment.refresh_from_db()
+    assert (segment.status, segment.attempts) == (SegmentStatus.RUNNING, 1)
+
+
+def test_a_segment_whose_execution_was_deleted_by_hand_runs_again(report, analyst, engine_tasks):
+    collection = backfill(report, analyst, days=1)
+    segment = collection.segments.get()
+    services.run_segment(segment_pk=segment.pk).delete()
+    # A lease later the sweep gives the claim back and sends the segment again.
     stale = timezone.now() - dt.timedelta(seconds=settings.RECOMAMP_LEASE_SECONDS + 1)
     BackfillSegment.objects.filter(pk=segment.pk).update(updated_at=stale)
     assert services.sweep_backfills()["orphaned"] == 1
     segment.refresh_from_db()
     assert (segment.status, segment.attempts) == (SegmentStatus.PENDING, 0)
-    # The stalled worker resumes: its link finds the claim gone and rolls back.
-    late = running._this_attempt(claim[1])
-    assert not late.exists()
-    execution = services.run_segment(segment_pk=segment.pk)
-    assert ReportExecution.objects.filter(collection=collection).get() == execution
+
+
+def test_a_report_that_no_longer_renders_fails_its_segments(report, analyst, engine_tasks):
+    collection = backfill(report, analyst, days=3, parallel_limit=2)
+    report.template.sql_query = "SELECT {{ missing }} FROM sponsored_ads_traffic"
+    report.template.save()
+    assert run_all(collection) == [None, None, None]
+    assert statuses(collection) == ["failed"] * 3
+    assert not ReportExecution.objects.filter(collection=collection).exists()
+    collection.refresh_from_db()
+    assert collection.status == BackfillStatus.FAILED
+    assert "segment 0" in collection.error_message
 
 
 def test_start_sends_a_group_of_the_first_segments(
@@ -407,7 +434,8 @@ def test_progress_counts_segments_and_estimates_time_left(report, analyst, engin
     end_execution(first, ExecutionStatus.COMPLETED)
     progress = backfill_progress(backfill=collection)
     assert (progress.done, progress.total, progress.percent) == (1, 4, 25.0)
-    assert (progress.running, progress.pending) == (1, 2)
+    # The finished segment's place went to the next one at once.
+    assert (progress.running, progress.pending) == (2, 1)
     assert progress.time_left_seconds > 0
 
 
