@@ -14,6 +14,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
@@ -353,10 +354,21 @@ def poll(execution_pk) -> None:
         queue.enqueue(_tasks().poll_execution, execution_pk, countdown=delay)
 
 
-#: Per process and instance: how long AMC's runs took recently, from submit to SUCCEEDED by
-#: AMC's own clock (a moving average and its mean deviation), so a poll comes when the run is
-#: likely done rather than on a fixed clock.
+#: Per instance: how long AMC's runs took recently, from submit to SUCCEEDED by AMC's own clock
+#: (a moving average and its mean deviation), so a poll comes when the run is likely done rather
+#: than on a fixed clock. Shared by every worker through the cache (one worker's observation
+#: times every worker's polls); this process's own copy serves when the cache cannot.
 _observed: dict = {}
+LATENCY_CACHE_KEY = "recomamp:amc-latency:{}"
+LATENCY_CACHE_SECONDS = 24 * 3600
+
+
+def observed_latency(instance_pk) -> tuple[float, float] | None:
+    try:
+        shared = cache.get(LATENCY_CACHE_KEY.format(instance_pk))
+    except Exception:  # noqa: BLE001 - a hint: without the cache, this process's own one
+        shared = None
+    return shared or _observed.get(instance_pk)
 
 
 def observe_latency(execution: ReportExecution, amc: AmcExecution) -> None:
@@ -366,21 +378,21 @@ def observe_latency(execution: ReportExecution, amc: AmcExecution) -> None:
         took = (timezone.now() - execution.started_at).total_seconds()
     else:
         return
-    previous = _observed.get(execution.instance_id)
+    previous = observed_latency(execution.instance_id)
     if previous is None:
-        _observed[execution.instance_id] = (took, took / 4)
-        return
-    mean, deviation = previous
-    _observed[execution.instance_id] = (
-        0.8 * mean + 0.2 * took,
-        0.75 * deviation + 0.25 * abs(took - mean),
-    )
+        observed = (took, took / 4)
+    else:
+        mean, deviation = previous
+        observed = (0.8 * mean + 0.2 * took, 0.75 * deviation + 0.25 * abs(took - mean))
+    _observed[execution.instance_id] = observed
+    with contextlib.suppress(Exception):
+        cache.set(LATENCY_CACHE_KEY.format(execution.instance_id), observed, LATENCY_CACHE_SECONDS)
 
 
 def expected_seconds(instance_pk) -> float | None:
     """When a run of this instance is likely done, counted from its submit: the recent mean
     plus its deviation (a poll a little late, rather than one too early and another after)."""
-    observed = _observed.get(instance_pk)
+    observed = observed_latency(instance_pk)
     if observed is None:
         return None
     mean, deviation = observed

@@ -305,6 +305,20 @@ def test_a_late_worker_never_deletes_a_completed_runs_file(report, amc_sim, monk
     assert len(list(default_storage.listdir(done.output_location.rsplit("/", 1)[0])[1])) == 1
 
 
+def test_one_workers_observed_amc_latency_times_every_workers_first_poll(
+    report, amc_sim, engine_tasks
+):
+    execution = submitted(report)
+    poll_until(execution, ExecutionPhase.SUBMITTED)
+    steps._observed.clear()  # another worker process: nothing observed by itself
+    expected = steps.expected_seconds(report.instance_id)
+    # The simulator runs it 0.02 s pending + 0.05 s running.
+    assert expected is not None and 0.06 < expected < 0.5
+    assert steps.first_poll_delay(report.instance_id) == pytest.approx(
+        max(expected, 0.05), abs=1e-6
+    )
+
+
 def test_a_duplicate_poll_merges_into_one_chain(slow_report, amc_sim, engine_tasks, settings):
     settings.RECOMAMP_POLL_MIN_SECONDS = 2
     report = slow_report
