@@ -170,13 +170,15 @@ def _free_slots(instance_pk, cap: int, *, limit: int) -> list[ExecutionSlot]:
     )
 
 
-def release_slot(execution_pk, instance_pk, *, cap: int | None = None) -> None:
-    """Give the execution's slot back (if it has one) and start the next waiting execution."""
+def release_slot(execution_pk, instance_pk, *, cap: int | None = None, dispatch=True) -> bool:
+    """Give the execution's slot back (if it has one) and, unless told not to (the caller
+    dispatches itself), start the next waiting execution after commit."""
     released = ExecutionSlot.objects.filter(execution_id=execution_pk).update(
         execution=None, lease_expires_at=None
     )
-    if released:
+    if released and dispatch:
         transaction.on_commit(lambda: dispatch_waiting(instance_pk=instance_pk, cap=cap))
+    return bool(released)
 
 
 def slots_in_use(instance: AmcInstance) -> int:

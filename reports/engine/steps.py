@@ -290,7 +290,6 @@ def poll(execution_pk) -> None:
         retry_later(execution, exc)
         return
     if amc.status == AmcStatus.SUCCEEDED:
-        observe_latency(execution, amc)
         moved = states.move(
             execution_pk,
             DOWNLOADING,
@@ -302,15 +301,20 @@ def poll(execution_pk) -> None:
             lease_expires_at=timezone.now() + slots.lease(),
         )
         if moved:
-            # AMC no longer runs it: the slot goes to the next waiting execution now.
-            slots.release_slot(
-                execution_pk, execution.instance_id, cap=execution.instance.concurrency_cap
-            )
+            # AMC no longer runs it: the slot goes to the oldest waiting execution now. The
+            # backfill's next segment is created first (its creation dispatches at once), so
+            # that the slot's hand-over takes one dispatch; its download comes after.
+            released = slots.release_slot(execution_pk, execution.instance_id, dispatch=False)
             send_execution_left_amc(
                 execution_pk,
                 instance_pk=execution.instance_id,
                 backfill_pk=execution.collection_id,
             )
+            if released:
+                slots.dispatch_waiting(
+                    instance_pk=execution.instance_id, cap=execution.instance.concurrency_cap
+                )
+            observe_latency(execution, amc)
             download(execution_pk, claimed=execution)
     elif amc.status in (AmcStatus.FAILED, "REJECTED"):
         finish(
