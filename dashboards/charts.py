@@ -6,8 +6,10 @@ exports show the same chart.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
+from datetime import date, timedelta
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +24,39 @@ _warm = False
 
 def _title(column: str) -> str:
     return column.replace("_", " ").capitalize()
+
+
+#: About how many date labels fit across a chart of each width.
+DATE_LABELS = {"full": 14, "half": 7, "quarter": 4}
+
+
+def _date_axis(rows: list[dict], x: str, width: str) -> dict:
+    """Labels on whole days, every so many days or months, as many as fit (never a day
+    labelled twice for its two half-day ticks). The days are calendar dates: read and drawn in
+    UTC, so a browser in another timezone does not move them a day."""
+    days = sorted({date.fromisoformat(row[x]) for row in rows if row.get(x)})
+    fit = DATE_LABELS.get(width, DATE_LABELS["half"])
+    if not days:
+        return {"format": "%b %d", "labelAngle": 0}
+    first, last = days[0], days[-1]
+    span = (last - first).days + 1
+    if span <= fit * 7:
+        step = math.ceil(span / fit)
+        ticks = [first + timedelta(days=n) for n in range(0, span, step)]
+        label = "%b %d"
+    else:
+        months = math.ceil(span / 30.4 / fit)
+        month = date(first.year, first.month, 1)
+        ticks = []
+        while month <= last:
+            if month >= first:
+                ticks.append(month)
+            month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        ticks = ticks[::months]
+        label = "%b %Y"
+    epoch = date(1970, 1, 1)
+    values = [(tick - epoch).days * 86_400_000 for tick in ticks]  # UTC midnights, in ms
+    return {"format": label, "labelAngle": 0, "values": values}
 
 
 def chart_spec(widget: dict, rows: list[dict], *, time_column: str | None, width: str) -> dict:
@@ -62,7 +97,7 @@ def chart_spec(widget: dict, rows: list[dict], *, time_column: str | None, width
                      "interpolate": "monotone", "tooltip": True},
             "encoding": {
                 "x": {"field": x, "type": "temporal", "title": None,
-                      "axis": {"format": "%b %d", "labelAngle": 0}},
+                      "scale": {"type": "utc"}, "axis": _date_axis(rows, x, width)},
                 "y": {"field": "value", "type": "quantitative", "title": value_title},
                 **color,
                 "tooltip": tooltip,
