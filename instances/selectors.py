@@ -54,6 +54,20 @@ def user_role_subquery(*, user, instance_ref: str = "instance_id") -> Subquery:
     )
 
 
+def role_join_sql(*, user, instance_column: str) -> tuple[str, str, list]:
+    """`restrict_to_user` and `user_role_subquery` for a written-out statement (a hot path):
+    a JOIN that lets through only rows whose `instance_column` is one of the user's instances,
+    and the select expression of the user's role there (NULL for superusers, who see every
+    instance without an access row). Returns (join, role expression, join parameters)."""
+    if user.is_superuser:
+        return "", "NULL", []
+    join = (
+        f"JOIN {InstanceAccess._meta.db_table} access"
+        f" ON access.instance_id = {instance_column} AND access.user_id = %s"
+    )
+    return join, "access.role", [user.pk]
+
+
 def remember_role(*, instance: AmcInstance, user, role: str | None) -> None:
     """The user's role on `instance`, read in the same query that loaded it: `role_on` answers
     from it for this instance object (loaded for one request) instead of asking again."""

@@ -1,7 +1,7 @@
 """REST API of templates, reports and executions. Thin: parse, call a service, respond."""
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -12,8 +12,6 @@ from rest_framework.response import Response
 from instances.selectors import (
     instances_for_user,
     remember_role,
-    restrict_to_user,
-    user_role_subquery,
 )
 from recomamp.api import FieldsBuiltOnce, UTCDateTimeFilter
 from recomamp.errors import Conflict, NotFound
@@ -24,12 +22,16 @@ from reports.models import (
     ExecutionStatus,
     Frequency,
     QueryTemplate,
-    ReportDefinition,
     ReportExecution,
     TriggeredBy,
 )
 from reports.parameters import preview_sql
-from reports.selectors import executions_for_user, report_overview, reports_for_user
+from reports.selectors import (
+    executions_for_user,
+    report_overview,
+    report_to_run,
+    reports_for_user,
+)
 from reports.services import executions as execution_services
 from reports.services import reports as report_services
 from reports.windows import today_in
@@ -225,14 +227,18 @@ class ReportViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if self.action in ("list", "retrieve"):
             return report_overview(user=self.request.user)
-        if self.action == "run" and self.request.user.is_authenticated:
-            # What a run reads (template, instance), with the user's role: the write check
-            # asks nothing more.
-            return restrict_to_user(
-                ReportDefinition.objects.select_related("template", "instance"),
-                user=self.request.user,
-            ).annotate(user_role=user_role_subquery(user=self.request.user))
         return reports_for_user(user=self.request.user)
+
+    def get_object(self):
+        if self.action != "run":
+            return super().get_object()
+        # What a run reads (template, instance), with the user's role: the write check asks
+        # nothing more.
+        report = report_to_run(report_id=self.kwargs["report_id"], user=self.request.user)
+        if report is None:
+            raise Http404
+        self.check_object_permissions(self.request, report)
+        return report
 
     def filter_queryset(self, queryset):
         if self.action == "run":

@@ -118,6 +118,25 @@ def test_reports_and_executions_under_a_foreign_instance_are_invisible(api, fore
     assert report.is_active and ReportExecution.objects.count() == 1
 
 
+def test_a_superuser_runs_a_report_on_an_instance_without_an_access_row(
+    foreign_instance, catalogue
+):
+    from rest_framework.test import APIClient
+
+    from tests.factories.instances import UserFactory
+
+    report = ReportDefinitionFactory(
+        instance=foreign_instance, template=catalogue["campaign-performance-daily"]
+    )
+    client = APIClient()
+    client.force_authenticate(UserFactory(is_superuser=True, is_staff=True))
+
+    response = client.post(f"/api/reports/{report.report_id}/run/", {}, format="json")
+
+    assert response.status_code == 202, response.json()
+    assert ReportExecution.objects.get().report_id == report.pk
+
+
 def test_viewers_may_read_but_not_run(api, analyst, catalogue):
     viewer_instance = InstanceAccessFactory(user=analyst, role=AccessRole.VIEWER).instance
     report = ReportDefinitionFactory(
