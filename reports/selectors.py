@@ -6,6 +6,7 @@ from django.db.models import Case, CharField, Exists, OuterRef, QuerySet, Subque
 from dashboards.models import DashboardFavorite
 from instances.models import AmcInstance
 from instances.selectors import restrict_to_user, role_join_sql, user_role_subquery
+from recomamp.rows import from_row, select_columns
 from reports.models import QueryTemplate, ReportDefinition, ReportExecution
 from schedules.models import ReportSchedule
 
@@ -30,16 +31,11 @@ def report_to_run(*, report_id: str, user) -> ReportDefinition | None:
             .filter(report_id=report_id)
             .first()
         )
-    parts = ((ReportDefinition, "r"), (QueryTemplate, "t"), (AmcInstance, "i"))
-    columns = ", ".join(
-        f"{alias}.{connection.ops.quote_name(f.column)}"
-        for model, alias in parts
-        for f in model._meta.concrete_fields
-    )
     join, role, params = role_join_sql(user=user, instance_column="r.instance_id")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {columns}, {role} FROM {ReportDefinition._meta.db_table} r"
+            f"SELECT {select_columns(ReportDefinition, 'r')}, {select_columns(QueryTemplate, 't')},"
+            f" {select_columns(AmcInstance, 'i')}, {role} FROM {ReportDefinition._meta.db_table} r"
             f" JOIN {QueryTemplate._meta.db_table} t ON t.id = r.template_id"
             f" JOIN {AmcInstance._meta.db_table} i ON i.id = r.instance_id {join}"
             " WHERE r.report_id = %s",
@@ -49,23 +45,11 @@ def report_to_run(*, report_id: str, user) -> ReportDefinition | None:
     if row is None:
         return None
     values = iter(row)
-    report, template, instance = (_from_values(model, values) for model, _ in parts)
-    ReportDefinition.template.field.set_cached_value(report, template)
-    ReportDefinition.instance.field.set_cached_value(report, instance)
+    report = from_row(ReportDefinition, values)
+    ReportDefinition.template.field.set_cached_value(report, from_row(QueryTemplate, values))
+    ReportDefinition.instance.field.set_cached_value(report, from_row(AmcInstance, values))
     report.user_role = next(values)
     return report
-
-
-def _from_values(model, values):
-    """A model instance from the next values of a row (its concrete fields, in order), as the
-    ORM builds one: each field's conversion from its database value applied."""
-    fields = model._meta.concrete_fields
-    own = [next(values) for _ in fields]
-    converted = [
-        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-        for field, value in zip(fields, own, strict=True)
-    ]
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
 
 
 def report_overview(*, user) -> QuerySet[ReportDefinition]:

@@ -3,11 +3,12 @@
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from dashboards.services.building import build_dashboard
 from instances.models import AmcInstance
 from instances.selectors import can_write
+from recomamp import rows
 from recomamp.errors import FieldError, PermissionDenied, ValidationFailed
 from reports.models import AuditStep, QueryTemplate, ReportBuilderAudit, ReportDefinition
 from reports.parameters import ParameterEngineError, ParameterErrors, validate_parameters
@@ -109,8 +110,9 @@ def record_audit(
     draft_id=None,
 ) -> ReportBuilderAudit:
     """One row of the audit trail: `configuration` is the state after the step or change,
-    `before` the state it replaced (None when something is created)."""
-    return ReportBuilderAudit.objects.create(
+    `before` the state it replaced (None when something is created). Written out on
+    PostgreSQL: every run request writes one."""
+    audit = ReportBuilderAudit(
         report=report,
         report_ref=report.report_id if report else "",
         user=user if user is not None and user.is_authenticated else None,
@@ -120,6 +122,11 @@ def record_audit(
         configuration=configuration,
         draft_id=draft_id,
     )
+    if connection.vendor == "postgresql":
+        rows.insert(audit)
+    else:
+        audit.save(force_insert=True)
+    return audit
 
 
 @transaction.atomic
