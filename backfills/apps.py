@@ -23,7 +23,7 @@ def _on_execution_finished(sender, execution, **kwargs) -> None:
         return
     from backfills.services import segment_finished
 
-    segment_finished(execution_pk=execution.pk)
+    segment_finished(execution_pk=execution.pk, execution=execution)
 
 
 def _on_execution_left_amc(sender, backfill_pk=None, **kwargs) -> None:

@@ -38,7 +38,7 @@ from backfills.selectors import (
 from backfills.services.audit import audit_state, record_change
 from backfills.states import move
 from recomamp.errors import Conflict, DomainError
-from reports.models import ExecutionStatus, ReportExecution, TriggeredBy
+from reports.models import TERMINAL_STATUSES, ExecutionStatus, ReportExecution, TriggeredBy
 from reports.services.executions import create_executions, new_execution, render_for_report
 from reports.services.reports import require_write
 from reports.windows import window_for_days
@@ -234,28 +234,24 @@ def retry_delay(attempts: int) -> float:
     return min(base * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS)
 
 
-def segment_finished(*, execution_pk) -> None:
+def segment_finished(*, execution_pk, execution: ReportExecution | None = None) -> None:
     """Record an ended execution on its segment, retry or settle it, and release the next.
 
-    Runs in the engine's transaction when called by the signal; once per execution (the segment
-    update is conditional on the segment still running this execution).
+    Once per execution (the segment update is conditional on the segment still running this
+    execution). `execution`: the ended execution, when the caller has it loaded (the signal).
     """
-    segment = (
-        BackfillSegment.objects.filter(execution_id=execution_pk, status=SegmentStatus.RUNNING)
-        .only("pk", "backfill_id")
-        .first()
-    )
-    if segment is None:
+    if execution is None or execution.status not in TERMINAL_STATUSES:
+        execution = ReportExecution.objects.filter(pk=execution_pk).first()
+    if execution is None or execution.collection_id is None:
         return
     retry_in = None
     with transaction.atomic():
-        backfill = lock_backfill(segment.backfill_id)
+        backfill = lock_backfill(execution.collection_id)
         segment = BackfillSegment.objects.filter(
-            pk=segment.pk, execution_id=execution_pk, status=SegmentStatus.RUNNING
+            execution_id=execution_pk, status=SegmentStatus.RUNNING
         ).first()
-        if segment is None:
+        if backfill is None or segment is None:
             return
-        execution = ReportExecution.objects.get(pk=execution_pk)
         now = timezone.now()
         fields = {"updated_at": now, "next_attempt_at": None}
         if execution.status == ExecutionStatus.COMPLETED:
