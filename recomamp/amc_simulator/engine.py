@@ -52,6 +52,8 @@ RESULT_FILENAME = "results.csv"
 # Prepared cursors kept per dataset: this many windows, this many idle cursors each.
 PREPARED_KEYS = 64
 PREPARED_PER_KEY = 16
+#: Queries remembered as passing the submit check, per dataset.
+PASSED_CHECKS = 256
 
 
 class AmcError(Exception):
@@ -186,6 +188,19 @@ class Dataset:
         # (window, data date, lag, extended views): making them costs ~10 ms of CPU, and a
         # submit's check and the run that follows read the same ones.
         self._prepared: OrderedDict[tuple, list[duckdb.DuckDBPyConnection]] = OrderedDict()
+        # Queries (with their parameter values) that passed the submit check on this data: the
+        # same report submitted again (a backfill's next window) passes again, unchecked.
+        self._passed: OrderedDict[tuple, None] = OrderedDict()
+
+    def passed(self, key: tuple) -> bool:
+        with self._lock:
+            return key in self._passed
+
+    def remember_passed(self, key: tuple) -> None:
+        with self._lock:
+            self._passed[key] = None
+            while len(self._passed) > PASSED_CHECKS:
+                self._passed.popitem(last=False)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
@@ -564,6 +579,15 @@ class Simulator:
     ) -> None:
         """Compile errors, unsupported functions and AMC's privacy rules are a 400 at submit,
         with the useful text (DuckDB's, with the user's line numbers) in `details`."""
+        passed = (sql, json.dumps(parameter_values, sort_keys=True, default=str))
+        if data.passed(passed):
+            return  # the check depends on the text, the values and the tables, not the window
+        self._check_query_text(data, sql, window, anchor, parameter_values)
+        data.remember_passed(passed)
+
+    def _check_query_text(
+        self, data: Dataset, sql: str, window, anchor: date, parameter_values: dict
+    ) -> None:
         cur = None
         reusable = False
         try:
