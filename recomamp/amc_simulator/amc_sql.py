@@ -131,10 +131,13 @@ def timestamp_literal(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def create_macros(cur: duckdb.DuckDBPyConnection, *, start: datetime, end: datetime) -> None:
+def macro_statements(*, start: datetime, end: datetime) -> list[str]:
+    """The TEMP MACROs of AMC's functions for a window (run them with the views, in one go)."""
     values = {"start": timestamp_literal(start), "end": timestamp_literal(end)}
-    for translation in TRANSLATIONS:
-        cur.execute("CREATE OR REPLACE TEMP MACRO " + translation.duckdb.format(**values))
+    return [
+        "CREATE OR REPLACE TEMP MACRO " + translation.duckdb.format(**values)
+        for translation in TRANSLATIONS
+    ]
 
 
 def parse(sql: str) -> exp.Query:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import duckdb
 from sqlglot import exp
 
 from .amc_sql import ExtendedTable, base_table, timestamp_literal
@@ -181,15 +180,15 @@ def visible_until(today: date, lag_days: int) -> datetime:
     return datetime.combine(today - timedelta(days=lag_days - 1), time(0, 0))
 
 
-def create_views(
-    cur: duckdb.DuckDBPyConnection,
+def view_statements(
     window: TimeWindow,
     *,
     today: date,
     lag_days: int,
     extended: tuple[ExtendedTable, ...] = (),
-) -> None:
+) -> list[str]:
     """The query's tables, and the EXTEND_TIME_WINDOW views it reads, as TEMP VIEWs."""
+    statements = []
     views = [(table, table, timedelta(0), timedelta(0)) for table in WINDOW_COLUMNS]
     views += [(e.view, e.table, e.before, e.after) for e in extended]
     cut = timestamp_literal(visible_until(today, lag_days))
@@ -205,10 +204,11 @@ def create_views(
                 f"{window_column} < TIMESTAMP '{end}'",
             ] + [f"{column} < TIMESTAMP '{cut}'" for column in lag_columns]
             condition = " AND ".join(parts)
-        cur.execute(
+        statements.append(
             f"CREATE OR REPLACE TEMP VIEW {view} AS "
             f"SELECT * FROM {RAW_SCHEMA}.{table} WHERE {condition}"
         )
+    return statements
 
 
 # --- Aggregation threshold ------------------------------------------------------------------
