@@ -85,6 +85,7 @@ def test_an_analyst_reads_filters_and_favorites_the_demo_dashboards(demo, login_
     assert "Data as of" in page.locator(".meta").inner_text()
     campaigns = page.locator('select[name="campaign"] option').all_inner_texts()
     assert campaigns[0] == "All" and len(campaigns) > 2  # filled in after the widgets
+    assert page.locator("[data-insights-scope]").count() == 0
     screenshot(page, "performance-dashboard")
 
     # A date filter: the URL carries it, the window shows it, the charts are drawn again.
@@ -103,6 +104,8 @@ def test_an_analyst_reads_filters_and_favorites_the_demo_dashboards(demo, login_
     )
     assert line_points == 10
     assert all(count > 5 for count in drawn_marks(page))
+    # The insights are not narrowed by the filter, and the page says so.
+    assert page.locator("[data-insights-scope]").is_visible()
     screenshot(page, "performance-dashboard-filtered")
 
     # The same chart, interactive, drawn by the vendored vega-embed (no CDN).
@@ -113,6 +116,10 @@ def test_an_analyst_reads_filters_and_favorites_the_demo_dashboards(demo, login_
     page.wait_for_selector(".chart-body.vega-embed svg")
     assert any("/static/dashboards/vendor/vega-embed.bundle.js" in url for url in requests)
     assert all(url.startswith(live_server.url) for url in requests)
+    # Its date axis names each of the ten days once, as the browser draws it.
+    labels = page.locator(".chart-body.vega-embed svg .role-axis-label text").all_text_contents()
+    days = [label for label in labels if re.fullmatch(r"[A-Z][a-z]{2} \d\d", label)]
+    assert days[0] == start.strftime("%b %d") and len(days) == len(set(days)) == 10, labels
     screenshot(page, "performance-dashboard-interactive")
 
     # Favorite the search terms dashboard: it goes first in the list.
