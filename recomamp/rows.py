@@ -3,41 +3,70 @@ building a query than PostgreSQL spends answering it. These read and write a mod
 fields, in order, as the ORM does (its value conversions applied), with no column list kept by
 hand. PostgreSQL only: callers keep the ORM for other databases."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from django.db import connection
-from django.db.models import Model
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Field, Model
+
+
+def _db():
+    """This thread's connection itself: every attribute read through `django.db.connection`
+    (a proxy) is a thread-local lookup, which adds up over a row's fields."""
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def select_columns(model: type[Model], alias: str) -> str:
     """The model's concrete columns, in field order, for a SELECT reading rows as `alias`."""
-    quote = connection.ops.quote_name
+    quote = _db().ops.quote_name
     return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
 
 
 def from_row(model: type[Model], values: Iterator):
     """A model instance from the next values of a row (its `select_columns`), as the ORM builds
     one: each field's conversion from its database value applied."""
+    db = _db()
     fields = model._meta.concrete_fields
     own = [next(values) for _ in fields]
     converted = [
-        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        field.from_db_value(value, None, db) if hasattr(field, "from_db_value") else value
         for field, value in zip(fields, own, strict=True)
     ]
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+    return model.from_db(db.alias, [f.attname for f in fields], converted)
+
+
+def insert_statement(
+    objs: Sequence[Model], *, fields: Sequence[Field] | None = None
+) -> tuple[str, list]:
+    """INSERT ... VALUES of the objects' `fields` (every concrete field by default) as they
+    stand, one row each: (sql, params)."""
+    db = _db()
+    model = type(objs[0])
+    fields = fields or model._meta.concrete_fields
+    quote = db.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+        f" VALUES {', '.join([row] * len(objs))}"
+    )
+    return sql, [f.get_db_prep_save(getattr(obj, f.attname), db) for obj in objs for f in fields]
 
 
 def insert(obj: Model) -> None:
-    """INSERT the new object's row (its fields' defaults and `auto_now_add` applied), without
-    the ORM's save(): no signals, no RETURNING. The primary key must be set by its default."""
-    fields = obj._meta.concrete_fields
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(obj._meta.db_table)}"
-            f" ({', '.join(quote(f.column) for f in fields)})"
-            f" VALUES ({', '.join(['%s'] * len(fields))})",
-            [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields],
-        )
+    """INSERT the new object's row as save() would (`auto_now_add` applied; the primary key
+    must come from its default), without save(): no signals, no RETURNING."""
+    db = _db()
+    for field in obj._meta.concrete_fields:
+        field.pre_save(obj, True)
+    with db.cursor() as cursor:
+        cursor.execute(*insert_statement([obj]))
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = db.alias
+
+
+def execute_together(statements: Sequence[tuple[str, list]]) -> None:
+    """Several statements whose results nobody reads, sent in one round trip (client-side
+    parameter binding, Django's default with psycopg 3, sends them as one simple query)."""
+    with _db().cursor() as cursor:
+        cursor.execute(
+            "; ".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps]
+        )

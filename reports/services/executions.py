@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from recomamp import rows
 from recomamp.errors import Conflict, FieldError, RateLimited, ValidationFailed
 from reports.engine.slots import dispatch_waiting
 from reports.engine.states import creation_event
@@ -57,34 +58,12 @@ def render_for_report(
     return rendered.sql, rendered.parameters
 
 
-def _lock_quota_rows(*, user, instance_pk) -> None:
-    """Serialise run requests per user and per instance for the rest of the transaction, so
-    counting the last minute's runs and inserting the new one are atomic (FOR NO KEY UPDATE:
-    inserts that reference the rows are not blocked). One statement for both rows."""
-    from django.contrib.auth import get_user_model
-
-    from instances.models import AmcInstance
-
-    users = get_user_model()._meta.db_table
-    instances = AmcInstance._meta.db_table
-    user_pk = user.pk if user is not None else None
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            return  # SQLite serialises writers anyway
-        cursor.execute(
-            f"SELECT 1 FROM {users} u, {instances} i WHERE u.id = %s AND i.id = %s"
-            " FOR NO KEY UPDATE",
-            [user_pk, instance_pk],
-        )
-
-
 def check_rate_limits(*, report: ReportDefinition, user) -> None:
     """Runs started by people and the API: per user, and per instance counting every run
     (scheduled and backfill runs too), per minute. Call inside the transaction that inserts
     the run: the rows are locked first, so N concurrent requests cannot all pass."""
-    _lock_quota_rows(user=user, instance_pk=report.instance_id)
     since = timezone.now() - timedelta(minutes=1)
-    counts = _runs_since(since, user=user, instance_pk=report.instance_id)
+    counts = _lock_and_count_runs(since, user=user, instance_pk=report.instance_id)
     if counts["by_user"] >= settings.RECOMAMP_RUNS_PER_USER_PER_MINUTE:
         raise RateLimited(
             f"At most {settings.RECOMAMP_RUNS_PER_USER_PER_MINUTE} runs a minute per user.",
@@ -97,21 +76,33 @@ def check_rate_limits(*, report: ReportDefinition, user) -> None:
         )
 
 
-def _runs_since(since, *, user, instance_pk) -> dict[str, int]:
-    """The user's manual and API runs, and the instance's runs, created since `since` (one
-    statement; written out on PostgreSQL, as it runs on every run request)."""
+def _lock_and_count_runs(since, *, user, instance_pk) -> dict[str, int]:
+    """Lock the user's and the instance's rows for the rest of the transaction (FOR NO KEY
+    UPDATE: inserts that reference them are not blocked), so counting the last minute's runs
+    and inserting the new one are atomic; then count the user's manual and API runs and the
+    instance's runs created since `since`. On PostgreSQL both statements go in one round trip
+    (written out, as they run on every run request): the count is still a statement of its
+    own, with its own snapshot, taken once the lock is granted."""
+    from django.contrib.auth import get_user_model
+
+    from instances.models import AmcInstance
+
     people = [TriggeredBy.MANUAL, TriggeredBy.API]
     if connection.vendor == "postgresql" and user is not None:
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT count(*) FILTER (WHERE user_id = %s AND triggered_by = ANY(%s)),"
-                f" count(*) FILTER (WHERE instance_id = %s)"
+                f"SELECT 1 FROM {get_user_model()._meta.db_table} u, {AmcInstance._meta.db_table} i"
+                " WHERE u.id = %s AND i.id = %s FOR NO KEY UPDATE;"
+                " SELECT count(*) FILTER (WHERE user_id = %s AND triggered_by IN (%s, %s)),"
+                " count(*) FILTER (WHERE instance_id = %s)"
                 f" FROM {ReportExecution._meta.db_table}"
                 " WHERE (user_id = %s OR instance_id = %s) AND created_at >= %s",
-                [user.pk, people, instance_pk, user.pk, instance_pk, since],
+                [user.pk, instance_pk, user.pk, *people, instance_pk, user.pk, instance_pk, since],
             )
+            cursor.nextset()
             by_user, by_instance = cursor.fetchone()
         return {"by_user": by_user, "by_instance": by_instance}
+    # SQLite serialises writers anyway; without a user there is no user's row to lock.
     return ReportExecution.objects.filter(
         Q(user=user) | Q(instance_id=instance_pk), created_at__gte=since
     ).aggregate(
@@ -195,8 +186,7 @@ def create_executions(
             ReportExecution.objects.bulk_create(executions)
             inserted_pks = {e.pk for e in executions}
         inserted = [e for e in executions if e.pk in inserted_pks]
-        _insert_events([creation_event(e, at=now) for e in inserted])
-        _count_on_reports(inserted)
+        _write_events_and_counts(inserted, at=now)
         caps = {
             e.instance_id: _known_cap(e) for e in inserted if e.status == ExecutionStatus.PENDING
         }
@@ -275,21 +265,10 @@ def _copy_insert(executions: list[ReportExecution]) -> set:
 def _values_insert(executions: list[ReportExecution], *, skip_existing: bool) -> set:
     """A few executions in one INSERT ... VALUES written out from the model's fields (as the
     COPY path does; the run request's hot path), answering the ids it inserted."""
-    fields = ReportExecution._meta.concrete_fields
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql, params = rows.insert_statement(executions)
     conflict = " ON CONFLICT DO NOTHING" if skip_existing else ""
-    params = [
-        f.get_db_prep_save(getattr(execution, f.attname), connection)
-        for execution in executions
-        for f in fields
-    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {ReportExecution._meta.db_table} ({columns})"
-            f" VALUES {', '.join([row] * len(executions))}{conflict} RETURNING id",
-            params,
-        )
+        cursor.execute(f"{sql}{conflict} RETURNING id", params)
         inserted = {found for (found,) in cursor.fetchall()}
     for execution in executions:
         if execution.pk in inserted:
@@ -298,57 +277,33 @@ def _values_insert(executions: list[ReportExecution], *, skip_existing: bool) ->
     return inserted
 
 
-def _insert_events(events: list[ExecutionEvent]) -> None:
-    if not events:
+def _write_events_and_counts(executions: list[ReportExecution], *, at) -> None:
+    """Each execution's first event, and execution_count and last_execution of their reports
+    (one statement for all reports on PostgreSQL, sent with the events' in one round trip)."""
+    if not executions:
         return
-    if connection.vendor != "postgresql":
-        ExecutionEvent.objects.bulk_create(events)
-        return
-    fields = [f for f in ExecutionEvent._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {ExecutionEvent._meta.db_table} ({columns})"
-            f" VALUES {', '.join([row] * len(events))}",
-            [
-                f.get_db_prep_save(getattr(event, f.attname), connection)
-                for event in events
-                for f in fields
-            ],
-        )
-
-
-def _count_on_reports(executions: list[ReportExecution]) -> None:
-    """execution_count and last_execution of each report, one statement per report (or one
-    for all of them on PostgreSQL)."""
+    events = [creation_event(e, at=at) for e in executions]
     per_report: dict[Any, list] = {}
     for execution in executions:
         entry = per_report.setdefault(execution.report_id, [0, None])
         entry[0] += 1
         entry[1] = execution.pk
-    if not per_report:
-        return
     if connection.vendor != "postgresql":
+        ExecutionEvent.objects.bulk_create(events)
         for report_pk, (count, last) in per_report.items():
             ReportDefinition.objects.filter(pk=report_pk).update(
                 execution_count=F("execution_count") + count, last_execution_id=last
             )
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE report_definitions AS r
-            SET execution_count = r.execution_count + v.n, last_execution_id = v.last
-            FROM unnest(%s::uuid[], %s::int[], %s::uuid[]) AS v(id, n, last)
-            WHERE r.id = v.id
-            """,
-            [
-                list(per_report),
-                [count for count, _ in per_report.values()],
-                [last for _, last in per_report.values()],
-            ],
-        )
+    counts = (
+        f"UPDATE {ReportDefinition._meta.db_table} AS r"
+        " SET execution_count = r.execution_count + v.n, last_execution_id = v.last FROM (VALUES "
+        + ", ".join(["(%s::uuid, %s::int, %s::uuid)"] * len(per_report))
+        + ") AS v(id, n, last) WHERE r.id = v.id",
+        [value for report_pk, (n, last) in per_report.items() for value in (report_pk, n, last)],
+    )
+    event_fields = [f for f in ExecutionEvent._meta.concrete_fields if not f.primary_key]
+    rows.execute_together([rows.insert_statement(events, fields=event_fields), counts])
 
 
 def create_execution(

@@ -43,3 +43,18 @@ def test_a_row_read_back_is_the_instance_the_orm_reads(report):
     assert values_of(read) == values_of(type(report).objects.get(pk=report.pk))
     assert read.parameters == {"min_impressions": 10}  # JSON read as JSON
     assert next(values) == 42  # the row's further values are left for the caller
+
+
+def test_statements_sent_together_all_run_in_order(report):
+    table = report._meta.db_table
+    rows.execute_together(
+        [
+            (f"UPDATE {table} SET execution_count = %s WHERE id = %s", [5, report.pk]),
+            (
+                f"UPDATE {table} SET execution_count = execution_count * %s WHERE id = %s",
+                [3, report.pk],
+            ),
+        ]
+    )
+    report.refresh_from_db()
+    assert report.execution_count == 15
