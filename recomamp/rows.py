@@ -35,13 +35,18 @@ def from_row(model: type[Model], values: Iterator):
 
 
 def insert_statement(
-    objs: Sequence[Model], *, fields: Sequence[Field] | None = None
+    objs: Sequence[Model], *, fields: Sequence[Field] | None = None, as_saved: bool = False
 ) -> tuple[str, list]:
     """INSERT ... VALUES of the objects' `fields` (every concrete field by default) as they
-    stand, one row each: (sql, params)."""
+    stand, one row each: (sql, params). With `as_saved`, as save() would write new objects
+    (`auto_now_add` applied)."""
     db = _db()
     model = type(objs[0])
     fields = fields or model._meta.concrete_fields
+    if as_saved:
+        for obj in objs:
+            for field in fields:
+                field.pre_save(obj, True)
     quote = db.ops.quote_name
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (
@@ -54,13 +59,17 @@ def insert_statement(
 def insert(obj: Model) -> None:
     """INSERT the new object's row as save() would (`auto_now_add` applied; the primary key
     must come from its default), without save(): no signals, no RETURNING."""
-    db = _db()
-    for field in obj._meta.concrete_fields:
-        field.pre_save(obj, True)
-    with db.cursor() as cursor:
-        cursor.execute(*insert_statement([obj]))
-    obj._state.adding = False
-    obj._state.db = db.alias
+    with _db().cursor() as cursor:
+        cursor.execute(*insert_statement([obj], as_saved=True))
+    saved([obj])
+
+
+def saved(objs: Sequence[Model]) -> None:
+    """Mark new objects written by these statements as saved ones (as save() does)."""
+    alias = _db().alias
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = alias
 
 
 def execute_together(statements: Sequence[tuple[str, list]]) -> None:

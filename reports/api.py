@@ -302,13 +302,16 @@ class ReportViewSet(viewsets.ModelViewSet):
         report = self.get_object()
         if not request.user.is_superuser:
             remember_role(instance=report.instance, user=request.user, role=report.user_role)
-        serializer = RunSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        options = {}
+        if request.data != {}:  # an empty body: the saved parameters, the default window
+            serializer = RunSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            options = serializer.validated_data
         execution = execution_services.run_report(
             report=report,
             user=request.user,
             triggered_by=TriggeredBy.API if request.auth else TriggeredBy.MANUAL,
-            **serializer.validated_data,
+            **options,
         )
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
 

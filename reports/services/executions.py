@@ -2,12 +2,13 @@
 
 `create_executions` is the one way executions come into being."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Model, Q
 from django.utils import timezone
 
 from recomamp import rows
@@ -26,8 +27,8 @@ from reports.models import (
 )
 from reports.parameters import ParameterEngineError, render_sql
 from reports.services.reports import (
+    audit_row,
     parameter_errors,
-    record_audit,
     require_write,
     validate_timezone,
 )
@@ -154,7 +155,10 @@ COPY_THRESHOLD = 20
 
 
 def create_executions(
-    executions: list[ReportExecution], *, skip_existing: bool = False
+    executions: list[ReportExecution],
+    *,
+    skip_existing: bool = False,
+    written_with: Sequence[Model] = (),
 ) -> list[ReportExecution]:
     """The one way executions come into being (ad-hoc runs, schedules, backfills, builder).
 
@@ -163,6 +167,8 @@ def create_executions(
     counts them on their reports, makes runs beyond the instance's per-minute quota wait for
     it (scheduled and backfill runs are never refused), and after commit hands the pending
     ones to the engine and announces the born-failed ones. Returns the inserted executions.
+    `written_with`: other new rows to save in the same transaction (on PostgreSQL in the first
+    events' round trip), such as a run request's audit row.
     """
     if not executions:
         return []
@@ -186,7 +192,7 @@ def create_executions(
             ReportExecution.objects.bulk_create(executions)
             inserted_pks = {e.pk for e in executions}
         inserted = [e for e in executions if e.pk in inserted_pks]
-        _write_events_and_counts(inserted, at=now)
+        _write_events_and_counts(inserted, at=now, written_with=written_with)
         caps = {
             e.instance_id: _known_cap(e) for e in inserted if e.status == ExecutionStatus.PENDING
         }
@@ -277,10 +283,14 @@ def _values_insert(executions: list[ReportExecution], *, skip_existing: bool) ->
     return inserted
 
 
-def _write_events_and_counts(executions: list[ReportExecution], *, at) -> None:
-    """Each execution's first event, and execution_count and last_execution of their reports
-    (one statement for all reports on PostgreSQL, sent with the events' in one round trip)."""
+def _write_events_and_counts(
+    executions: list[ReportExecution], *, at, written_with: Sequence[Model]
+) -> None:
+    """Each execution's first event, execution_count and last_execution of their reports (one
+    statement for all reports on PostgreSQL) and the `written_with` rows, in one round trip."""
     if not executions:
+        for obj in written_with:
+            obj.save(force_insert=True)
         return
     events = [creation_event(e, at=at) for e in executions]
     per_report: dict[Any, list] = {}
@@ -294,6 +304,8 @@ def _write_events_and_counts(executions: list[ReportExecution], *, at) -> None:
             ReportDefinition.objects.filter(pk=report_pk).update(
                 execution_count=F("execution_count") + count, last_execution_id=last
             )
+        for obj in written_with:
+            obj.save(force_insert=True)
         return
     counts = (
         f"UPDATE {ReportDefinition._meta.db_table} AS r"
@@ -303,7 +315,14 @@ def _write_events_and_counts(executions: list[ReportExecution], *, at) -> None:
         [value for report_pk, (n, last) in per_report.items() for value in (report_pk, n, last)],
     )
     event_fields = [f for f in ExecutionEvent._meta.concrete_fields if not f.primary_key]
-    rows.execute_together([rows.insert_statement(events, fields=event_fields), counts])
+    rows.execute_together(
+        [
+            rows.insert_statement(events, fields=event_fields),
+            counts,
+            *(rows.insert_statement([obj], as_saved=True) for obj in written_with),
+        ]
+    )
+    rows.saved(written_with)
 
 
 def create_execution(
@@ -365,29 +384,31 @@ def run_report(
     else:
         window = lookback_window(lookback_days=report.lookback_days, tz_name=report.timezone)
     # Rendered before the transaction, so the rate-limit locks are held for the insert only.
-    rendered = render_for_report(report=report, parameters=parameters)
+    sql, snapshot = render_for_report(report=report, parameters=parameters)
+    execution = new_execution(
+        report=report,
+        user=user,
+        triggered_by=triggered_by,
+        window=window,
+        sql=sql,
+        snapshot=snapshot,
+    )
+    audit = audit_row(
+        report=report,
+        user=user,
+        step=AuditStep.RUN,
+        action="run requested",
+        configuration={
+            "execution_id": execution.execution_id,
+            "triggered_by": triggered_by,
+            "parameters": parameters or {},
+            "time_window_start": window.start.isoformat(),
+            "time_window_end": window.end.isoformat(),
+        },
+    )
     with transaction.atomic():
         check_rate_limits(report=report, user=user)
-        execution = create_execution(
-            report=report,
-            user=user,
-            triggered_by=triggered_by,
-            window=window,
-            rendered=rendered,
-        )
-        record_audit(
-            report=report,
-            user=user,
-            step=AuditStep.RUN,
-            action="run requested",
-            configuration={
-                "execution_id": execution.execution_id,
-                "triggered_by": triggered_by,
-                "parameters": parameters or {},
-                "time_window_start": window.start.isoformat(),
-                "time_window_end": window.end.isoformat(),
-            },
-        )
+        create_executions([execution], written_with=[audit])
     return execution
 
 

@@ -110,9 +110,35 @@ def record_audit(
     draft_id=None,
 ) -> ReportBuilderAudit:
     """One row of the audit trail: `configuration` is the state after the step or change,
-    `before` the state it replaced (None when something is created). Written out on
-    PostgreSQL: every run request writes one."""
-    audit = ReportBuilderAudit(
+    `before` the state it replaced (None when something is created)."""
+    audit = audit_row(
+        report=report,
+        user=user,
+        step=step,
+        action=action,
+        configuration=configuration,
+        before=before,
+        draft_id=draft_id,
+    )
+    if connection.vendor == "postgresql":
+        rows.insert(audit)
+    else:
+        audit.save(force_insert=True)
+    return audit
+
+
+def audit_row(
+    *,
+    report: ReportDefinition | None,
+    user,
+    step: str,
+    action: str,
+    configuration: dict,
+    before: dict | None = None,
+    draft_id=None,
+) -> ReportBuilderAudit:
+    """The unsaved row `record_audit` writes, for a caller that writes it with others."""
+    return ReportBuilderAudit(
         report=report,
         report_ref=report.report_id if report else "",
         user=user if user is not None and user.is_authenticated else None,
@@ -122,11 +148,6 @@ def record_audit(
         configuration=configuration,
         draft_id=draft_id,
     )
-    if connection.vendor == "postgresql":
-        rows.insert(audit)
-    else:
-        audit.save(force_insert=True)
-    return audit
 
 
 @transaction.atomic

@@ -213,6 +213,24 @@ def test_run_parameters_override_the_saved_ones_and_are_validated(api, report):
     assert not ReportExecution.objects.exists()
 
 
+@pytest.mark.parametrize("body", ["[]", "null", '"now"', '{"parameters": []}'])
+def test_a_run_body_that_is_not_an_object_of_options_is_refused(api, report, body):
+    response = api.post(
+        f"/api/reports/{report.report_id}/run/", body, content_type="application/json"
+    )
+    assert response.status_code == 400, response.json()
+    assert response.json()["errors"]
+    assert not ReportExecution.objects.exists()
+
+
+def test_an_empty_body_or_object_runs_with_the_saved_parameters(api, report):
+    url = f"/api/reports/{report.report_id}/run/"
+    assert api.post(url).status_code == 202
+    assert api.post(url, "{}", content_type="application/json").status_code == 202
+    snapshots = ReportExecution.objects.values_list("parameters_snapshot", flat=True)
+    assert [s["min_impressions"] for s in snapshots] == [10, 10]
+
+
 @pytest.mark.parametrize(
     "days_ago_start, days_ago_end, field",
     [
