@@ -5,7 +5,6 @@ status, whatever raised it: DRF validation, a domain exception from a service, a
 constraint, or a malformed request.
 """
 
-import copy
 import logging
 from datetime import UTC
 
@@ -112,7 +111,14 @@ class FieldsBuiltOnce:
         if built is None:
             built = super().get_fields()
             cls._fields_built_once = built
-        return {name: copy.copy(field) for name, field in built.items()}
+        return {name: _shallow_copy(field) for name, field in built.items()}
+
+
+def _shallow_copy(field):
+    """copy.copy(field) without its generic protocol (a few times faster on a field)."""
+    copied = type(field).__new__(type(field))
+    copied.__dict__.update(field.__dict__)
+    return copied
 
 
 class RequestBodyLimitMiddleware:

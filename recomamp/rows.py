@@ -3,6 +3,7 @@ building a query than PostgreSQL spends answering it. These read and write a mod
 fields, in order, as the ORM does (its value conversions applied), with no column list kept by
 hand. PostgreSQL only: callers keep the ORM for other databases."""
 
+import enum
 from collections.abc import Iterator, Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -53,7 +54,16 @@ def insert_statement(
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
         f" VALUES {', '.join([row] * len(objs))}"
     )
-    return sql, [f.get_db_prep_save(getattr(obj, f.attname), db) for obj in objs for f in fields]
+    return sql, [
+        plain(f.get_db_prep_save(getattr(obj, f.attname), db)) for obj in objs for f in fields
+    ]
+
+
+def plain(value):
+    """A choice (an enum member, e.g. a TextChoices str) as its plain value: psycopg finds the
+    adapter of an unregistered subclass by walking its class hierarchy, again for every
+    statement, which costs more than the rest of a value's quoting."""
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def insert(obj: Model) -> None:

@@ -98,7 +98,8 @@ def _lock_and_count_runs(since, *, user, instance_pk) -> dict[str, int]:
                 " count(*) FILTER (WHERE instance_id = %s)"
                 f" FROM {ReportExecution._meta.db_table}"
                 " WHERE (user_id = %s OR instance_id = %s) AND created_at >= %s",
-                [user.pk, instance_pk, user.pk, *people, instance_pk, user.pk, instance_pk, since],
+                [user.pk, instance_pk, user.pk, *map(rows.plain, people), instance_pk, user.pk]
+                + [instance_pk, since],
             )
             cursor.nextset()
             by_user, by_instance = cursor.fetchone()
