@@ -4,6 +4,7 @@ fields, in order, as the ORM does (its value conversions applied), with no colum
 hand. PostgreSQL only: callers keep the ORM for other databases."""
 
 import enum
+import functools
 from collections.abc import Iterator, Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -16,23 +17,31 @@ def _db():
     return connections[DEFAULT_DB_ALIAS]
 
 
+@functools.cache
 def select_columns(model: type[Model], alias: str) -> str:
     """The model's concrete columns, in field order, for a SELECT reading rows as `alias`."""
     quote = _db().ops.quote_name
     return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
 
 
+@functools.cache
+def _row_shape(model: type[Model]) -> tuple[tuple[str, ...], tuple[tuple[int, Field], ...]]:
+    """The model's field names in column order, and the fields whose values need converting."""
+    fields = model._meta.concrete_fields
+    return tuple(f.attname for f in fields), tuple(
+        (index, f) for index, f in enumerate(fields) if hasattr(f, "from_db_value")
+    )
+
+
 def from_row(model: type[Model], values: Iterator):
     """A model instance from the next values of a row (its `select_columns`), as the ORM builds
     one: each field's conversion from its database value applied."""
     db = _db()
-    fields = model._meta.concrete_fields
-    own = [next(values) for _ in fields]
-    converted = [
-        field.from_db_value(value, None, db) if hasattr(field, "from_db_value") else value
-        for field, value in zip(fields, own, strict=True)
-    ]
-    return model.from_db(db.alias, [f.attname for f in fields], converted)
+    names, converted = _row_shape(model)
+    own = [next(values) for _ in names]
+    for index, field in converted:
+        own[index] = field.from_db_value(own[index], None, db)
+    return model.from_db(db.alias, names, own)
 
 
 def insert_statement(
@@ -48,15 +57,18 @@ def insert_statement(
         for obj in objs:
             for field in fields:
                 field.pre_save(obj, True)
-    quote = db.ops.quote_name
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-        f" VALUES {', '.join([row] * len(objs))}"
-    )
+    sql = f"{_insert_into(model, tuple(fields))} VALUES {', '.join([row] * len(objs))}"
     return sql, [
         plain(f.get_db_prep_save(getattr(obj, f.attname), db)) for obj in objs for f in fields
     ]
+
+
+@functools.cache
+def _insert_into(model: type[Model], fields: tuple[Field, ...]) -> str:
+    quote = _db().ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns})"
 
 
 def plain(value):
