@@ -39,6 +39,12 @@ class State:
     status: str
     phase: str
 
+    def __post_init__(self) -> None:
+        # Plain strings: psycopg looks an Enum subclass's adapter up through its class
+        # hierarchy on every statement it is a parameter of.
+        object.__setattr__(self, "status", str(self.status))
+        object.__setattr__(self, "phase", str(self.phase))
+
     def __str__(self) -> str:
         return f"{self.status}/{self.phase}"
 
