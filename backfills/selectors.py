@@ -5,13 +5,16 @@ Everything a user can reach goes through `restrict_to_user`, as everywhere else.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Aggregate, Count, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from backfills import segments as segment_math
 from backfills.models import (
@@ -51,6 +54,27 @@ _SEGMENT_STATES = (
 _PROGRESS_FIELDS = ("total", *map(str, _SEGMENT_STATES), "running_since")
 
 
+class _JsonGroupArray(Aggregate):
+    """The values as a JSON array (text): SQLite's ARRAY_AGG, for the embedded default."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = TextField()
+
+
+def _collected(expression):
+    if connection.vendor == "postgresql":
+        return ArrayAgg(expression)
+    return _JsonGroupArray(expression)
+
+
+def _datetimes(collected) -> list:
+    """`_collected` datetimes as a list, whichever database collected them."""
+    if not isinstance(collected, str):
+        return list(collected or [])
+    values = [parse_datetime(value) for value in json.loads(collected) if value]
+    return [v if timezone.is_aware(v) else timezone.make_aware(v, UTC) for v in values]
+
+
 def with_progress(backfills: QuerySet[Backfill]) -> QuerySet[Backfill]:
     """The backfills annotated with all their progress is computed from, in the same query:
     their segment rows counted by state (``segments_total``, ``segments_completed``, ...) and
@@ -59,7 +83,7 @@ def with_progress(backfills: QuerySet[Backfill]) -> QuerySet[Backfill]:
         BackfillSegment.objects.filter(backfill=OuterRef("pk"), status=SegmentStatus.RUNNING)
         .order_by()
         .values("backfill")
-        .annotate(since=ArrayAgg(Coalesce("execution__started_at", "execution__created_at")))
+        .annotate(since=_collected(Coalesce("execution__started_at", "execution__created_at")))
         .values("since")
     )
     return backfills.annotate(
@@ -171,7 +195,7 @@ def backfill_progress(*, backfill: Backfill, time_left: bool = True) -> Progress
         now = timezone.now()
         elapsed = [
             (now - since).total_seconds() if since else 0.0
-            for since in counts["running_since"] or []
+            for since in _datetimes(counts["running_since"])
         ]
         seconds_left = segment_math.estimate_time_left(
             remaining=counts["pending"],
