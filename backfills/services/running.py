@@ -126,8 +126,8 @@ def release_next(*, backfill_pk, inline: bool = False) -> int:
     return len(pks)
 
 
-def release_after_commit(backfill_pk, *, inline: bool = False) -> None:
-    transaction.on_commit(lambda: release_next(backfill_pk=backfill_pk, inline=inline))
+def release_after_commit(backfill_pk) -> None:
+    transaction.on_commit(lambda: release_next(backfill_pk=backfill_pk))
 
 
 def run_segment(*, segment_pk) -> ReportExecution | None:
