@@ -1,12 +1,7 @@
 """Backfills also work on the embedded default (SQLite): created, listed and read with their
 progress through the API and the admin, where PostgreSQL's ARRAY_AGG does not exist."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fixtures.sqlite import run_on_sqlite
 
 SCRIPT = """
 from django.contrib.auth import get_user_model
@@ -52,18 +47,5 @@ print(created.status_code, listed.status_code, read.status_code, progress["total
 
 
 def test_a_backfill_is_created_and_read_with_its_progress_on_sqlite(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
-    env.update(RECOMAMP_VAR_DIR=str(tmp_path), CELERY_TASK_ALWAYS_EAGER="false")
-    manage = [sys.executable, "manage.py"]
-    migrate = subprocess.run(
-        [*manage, "migrate", "--no-input"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert migrate.returncode == 0, migrate.stderr
-    result = subprocess.run(
-        [*manage, "shell", "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
     # Two segments run (the parallel limit), two wait; the time left counts the running ones.
-    assert result.stdout.splitlines()[-1].split() == [
-        *("201", "200", "200", "4", "2", "2", "True", "200")
-    ]
+    assert run_on_sqlite(SCRIPT, tmp_path) == ["201", "200", "200", "4", "2", "2", "True", "200"]

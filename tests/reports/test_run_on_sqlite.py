@@ -1,12 +1,7 @@
 """Run requests also work on the embedded default (SQLite), where the hot path's written-out
 statements (PostgreSQL only) give way to the ORM."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fixtures.sqlite import run_on_sqlite
 
 SCRIPT = """
 from django.contrib.auth import get_user_model
@@ -34,15 +29,4 @@ print(ran.status_code, ran.json()["triggered_by"], hidden.status_code,
 
 
 def test_a_run_request_with_a_token_runs_on_sqlite_and_keeps_tenancy(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
-    env.update(RECOMAMP_VAR_DIR=str(tmp_path), CELERY_TASK_ALWAYS_EAGER="false")
-    manage = [sys.executable, "manage.py"]
-    migrate = subprocess.run(
-        [*manage, "migrate", "--no-input"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert migrate.returncode == 0, migrate.stderr
-    result = subprocess.run(
-        [*manage, "shell", "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1].split() == ["202", "api", "404", "1", "1"]
+    assert run_on_sqlite(SCRIPT, tmp_path) == ["202", "api", "404", "1", "1"]

@@ -1,11 +1,6 @@
 """The dispatcher also runs on the embedded default (SQLite), where `make run` uses it."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fixtures.sqlite import run_on_sqlite
 
 SCRIPT = """
 import datetime as dt
@@ -36,15 +31,4 @@ print(ReportExecution.objects.filter(schedule=schedule).count(), report.executio
 
 
 def test_dispatcher_runs_a_due_schedule_once_on_sqlite(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
-    env.update(RECOMAMP_VAR_DIR=str(tmp_path), CELERY_TASK_ALWAYS_EAGER="false")
-    manage = [sys.executable, "manage.py"]
-    migrate = subprocess.run(
-        [*manage, "migrate", "--no-input"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert migrate.returncode == 0, migrate.stderr
-    result = subprocess.run(
-        [*manage, "shell", "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1].split() == ["1", "1", "True"]
+    assert run_on_sqlite(SCRIPT, tmp_path) == ["1", "1", "True"]
