@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recomamp.settings")
 
@@ -34,3 +34,24 @@ def _periodic_tasks(sender, **kwargs) -> None:
     from recomamp.periodic import beat_schedule
 
     sender.conf.beat_schedule = beat_schedule()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _release_connections(task=None, **_kwargs) -> None:
+    """Around each task, what Django does around each request: a connection older than
+    CONN_MAX_AGE, or one that failed and no longer answers, is closed (the next statement opens
+    a new one); any other is kept for the next task (see CELERY_DB_REUSE_MAX). A connection
+    whose statement was cut short (a time limit's exception raised mid-query) may still look
+    usable to Django, so one that libpq does not report idle is closed too."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # inside the caller's own request or test transaction: not ours to close
+    from django.db import close_old_connections, connections
+
+    for conn in connections.all(initialized_only=True):
+        if conn.vendor == "postgresql" and conn.connection is not None:
+            from psycopg.pq import TransactionStatus
+
+            if conn.connection.info.transaction_status != TransactionStatus.IDLE:
+                conn.close()
+    close_old_connections()

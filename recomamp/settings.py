@@ -118,6 +118,9 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'recomamp.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        # A kept connection is checked before each request or task reuses it: after a database
+        # restart the first one gets a new connection instead of an error.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -298,6 +301,11 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Workers keep their database connection from one task to the next, as the web keeps it from
+# one request to the next (CONN_MAX_AGE). Celery would otherwise close it around every task,
+# and each task would start a new PostgreSQL backend, which costs the server more CPU than the
+# task's own statements. recomamp/celery.py closes a connection a task left in doubt.
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Renderers (WeasyPrint, PDFium, XlsxWriter) hold memory: their tasks go to a queue whose worker
 # recycles its processes (--max-tasks-per-child, --max-memory-per-child; see scripts/run.sh).

@@ -7,10 +7,12 @@ import time
 
 import pytest
 from django.core.files.storage import default_storage
+from django.db import connection
 
 from reports import engine
 from reports.models import ExecutionResultRow, ExecutionSlot, ExecutionStatus, ReportExecution
 from reports.services.executions import cancel_execution, run_report
+from tests.fixtures import servers
 from tests.fixtures.workers import ENGINE_ENV
 
 pytestmark = pytest.mark.slow
@@ -167,3 +169,49 @@ def test_cancel_reaches_amc_and_frees_the_slot(amc_simulator, make_report, celer
         time.sleep(0.2)
     assert ReportExecution.objects.get(pk=execution.pk).status == ExecutionStatus.CANCELLED
     assert instance_stats(amc_simulator, report.instance)["executions"].get("CANCELLED") == 1
+
+
+def worker_backends():
+    """PostgreSQL sessions other than this test's own: the workers'."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchall()
+
+
+def test_a_worker_keeps_its_database_connection_from_task_to_task(make_report, celery_workers):
+    report = make_report(cap=1, pending=0.1, running=0.2)
+    celery_workers(count=1, concurrency=1)
+
+    executions = wait_until_finished(run_many(report, 3))
+
+    assert {e.status for e in executions} == {ExecutionStatus.COMPLETED}
+    # One pool process ran every step of the three runs on the one connection it opened first
+    # (Celery alone would have closed it after each task).
+    (_pid, opened), *others = worker_backends()
+    assert not others
+    assert opened < min(e.completed_at for e in executions)
+
+
+def test_every_run_completes_across_a_postgresql_restart(
+    amc_simulator, make_report, celery_workers
+):
+    report = make_report(cap=2, pending=0.5, running=1.5)
+    celery_workers(count=1, concurrency=2)
+    executions = run_many(report, 4)
+    deadline = time.monotonic() + 30
+    while not ReportExecution.objects.filter(status=ExecutionStatus.RUNNING).exists():
+        assert time.monotonic() < deadline, "nothing started"
+        time.sleep(0.1)
+
+    servers.stop_postgresql()
+    servers.start_postgresql()
+    connection.close()  # this test's own session went with the server
+
+    finished = wait_until_finished(executions)
+    assert {e.status for e in finished} == {ExecutionStatus.COMPLETED}, [
+        (e.execution_id, e.error_message) for e in finished if e.status != "completed"
+    ]
+    assert instance_stats(amc_simulator, report.instance)["submits"] == 4
