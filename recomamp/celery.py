@@ -3,7 +3,13 @@
 import os
 
 from celery import Celery
-from celery.signals import setup_logging, task_postrun, task_prerun
+from celery.signals import (
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recomamp.settings")
 
@@ -34,6 +40,23 @@ def _periodic_tasks(sender, **kwargs) -> None:
     from recomamp.periodic import beat_schedule
 
     sender.conf.beat_schedule = beat_schedule()
+
+
+@worker_init.connect
+def _connect_pool_processes(**_kwargs) -> None:
+    """Each pool process opens its database connection as it starts, so the first tasks after
+    a start do not each wait for one. Connected here, after Celery's own start-up receiver, so
+    that it runs after that one has closed the connections a process inherited."""
+    worker_process_init.connect(_open_connection, weak=False)
+
+
+def _open_connection(**_kwargs) -> None:
+    from django.db import connection
+
+    try:
+        connection.ensure_connection()
+    except Exception:  # noqa: BLE001 - the database is not up yet: the first task connects
+        connection.close()
 
 
 @task_prerun.connect

@@ -184,15 +184,18 @@ def worker_backends():
 def test_a_worker_keeps_its_database_connection_from_task_to_task(make_report, celery_workers):
     report = make_report(cap=1, pending=0.1, running=0.2)
     celery_workers(count=1, concurrency=1)
+    # The pool process opens its connection as it starts, before any task...
+    deadline = time.monotonic() + 30
+    while not (connected := worker_backends()):
+        assert time.monotonic() < deadline, "the pool process never connected"
+        time.sleep(0.1)
 
     executions = wait_until_finished(run_many(report, 3))
 
     assert {e.status for e in executions} == {ExecutionStatus.COMPLETED}
-    # One pool process ran every step of the three runs on the one connection it opened first
-    # (Celery alone would have closed it after each task).
-    (_pid, opened), *others = worker_backends()
-    assert not others
-    assert opened < min(e.completed_at for e in executions)
+    # ...and runs every step of the three runs on it (Celery alone closes it after each task).
+    assert worker_backends() == connected
+    assert len(connected) == 1
 
 
 def test_every_run_completes_across_a_postgresql_restart(
