@@ -49,7 +49,9 @@ class BackfillAdmin(InstanceScopedAdmin):
     actions = ["retry_failed", "cancel"]
 
     def get_queryset(self, request):
-        return with_progress(super().get_queryset(request))
+        # Newest first, stated here: a query with aggregates leaves Meta.ordering out, and the
+        # autocomplete lists (a segment's or an execution's backfill) page through this one.
+        return with_progress(super().get_queryset(request)).order_by("-created_at", "-pk")
 
     def has_add_permission(self, request):
         return False
