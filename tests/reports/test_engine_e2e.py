@@ -65,6 +65,13 @@ def wait_until_finished(executions, *, timeout=150.0):
     raise AssertionError(f"not finished: {list(pending.values('execution_id', 'status'))}")
 
 
+def wait_until_one_runs(timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not ReportExecution.objects.filter(status=ExecutionStatus.RUNNING).exists():
+        assert time.monotonic() < deadline, "nothing started"
+        time.sleep(0.1)
+
+
 def instance_stats(amc_simulator, instance):
     return amc_simulator.stats()["instances"][instance.instance_id]
 
@@ -121,10 +128,7 @@ def test_kill_9_of_a_worker_while_polling_loses_nothing_and_submits_once(
     first, _second = celery_workers(count=2, concurrency=4)
     executions = run_many(report, 12)
 
-    deadline = time.monotonic() + 30
-    while not ReportExecution.objects.filter(status=ExecutionStatus.RUNNING).exists():
-        assert time.monotonic() < deadline, "nothing started"
-        time.sleep(0.1)
+    wait_until_one_runs()
     first.kill()
 
     finished = wait_until_finished(executions)
@@ -204,10 +208,7 @@ def test_every_run_completes_across_a_postgresql_restart(
     report = make_report(cap=2, pending=0.5, running=1.5)
     celery_workers(count=1, concurrency=2)
     executions = run_many(report, 4)
-    deadline = time.monotonic() + 30
-    while not ReportExecution.objects.filter(status=ExecutionStatus.RUNNING).exists():
-        assert time.monotonic() < deadline, "nothing started"
-        time.sleep(0.1)
+    wait_until_one_runs()
 
     servers.stop_postgresql()
     servers.start_postgresql()
