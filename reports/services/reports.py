@@ -99,27 +99,9 @@ def parameter_errors(exc: ParameterEngineError) -> ValidationFailed:
     )
 
 
-def record_audit(
-    *,
-    report: ReportDefinition | None,
-    user,
-    step: str,
-    action: str,
-    configuration: dict,
-    before: dict | None = None,
-    draft_id=None,
-) -> ReportBuilderAudit:
-    """One row of the audit trail: `configuration` is the state after the step or change,
-    `before` the state it replaced (None when something is created)."""
-    audit = audit_row(
-        report=report,
-        user=user,
-        step=step,
-        action=action,
-        configuration=configuration,
-        before=before,
-        draft_id=draft_id,
-    )
+def record_audit(**fields) -> ReportBuilderAudit:
+    """Write one row of the audit trail; `fields` as `audit_row`."""
+    audit = audit_row(**fields)
     if connection.vendor == "postgresql":
         rows.insert(audit)
     else:
@@ -137,7 +119,9 @@ def audit_row(
     before: dict | None = None,
     draft_id=None,
 ) -> ReportBuilderAudit:
-    """The unsaved row `record_audit` writes, for a caller that writes it with others."""
+    """One row of the audit trail, unsaved (`record_audit` writes it; a caller may write it
+    with others): `configuration` is the state after the step or change, `before` the state it
+    replaced (None when something is created)."""
     return ReportBuilderAudit(
         report=report,
         report_ref=report.report_id if report else "",
