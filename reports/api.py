@@ -240,11 +240,6 @@ class ReportViewSet(viewsets.ModelViewSet):
         self.check_object_permissions(self.request, report)
         return report
 
-    def filter_queryset(self, queryset):
-        if self.action == "run":
-            return queryset  # a run request carries no list filters: no filter sets to build
-        return super().filter_queryset(queryset)
-
     def get_serializer_class(self):
         return {
             "create": ReportCreateSerializer,
